@@ -1,0 +1,63 @@
+"""The `vdeblur` command: one entry point, one module per subcommand.
+
+Each subcommand lives in its own module exposing ``HELP`` (one line), ``add_arguments(parser)`` and
+``run(args) -> int``. Modules are imported only when their subcommand runs, so ``vdeblur --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from vdeblur import __version__
+from vdeblur.errors import UserError
+
+# name -> (module, one-line help). Kept here, not discovered, so the command set is explicit.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("vdeblur.commands.demo", "deblur the bundled sample with the shipped model and show the result"),
+    "deblur": ("vdeblur.infer.command", "deblur a video file, a folder of frames, or many videos"),
+    "models": ("vdeblur.models.command", "list every model with parameters, GFLOPs per frame at 1280x720 and T"),
+    "synth": ("vdeblur.synth.command", "make blurred/sharp training pairs from sharp videos, frames or photos"),
+    "train": ("vdeblur.train.command", "train a model (resumable; torchrun for several processes)"),
+    "eval": ("vdeblur.train.eval_command", "score a model on a dataset with the published PSNR/SSIM protocol"),
+    "export": ("vdeblur.infer.export_command", "export a model to ONNX or TorchScript"),
+    "bench": ("vdeblur.infer.bench_command", "measure frames/s and memory of a model on this machine"),
+}
+
+
+def build_parser(load_subcommand_arguments: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; only the named subcommand's module is imported to add its arguments."""
+    parser = argparse.ArgumentParser(prog="vdeblur", description="Video deblurring: STANet, DBLRNet, DBLRGAN.")
+    parser.add_argument("--version", action="version", version=f"vdeblur {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if name == load_subcommand_arguments:
+            importlib.import_module(module_name).add_arguments(sub_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(chosen if chosen in SUBCOMMANDS else None)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    module = importlib.import_module(SUBCOMMANDS[args.command][0])
+    try:
+        return int(module.run(args) or 0)
+    except UserError as exc:
+        print(f"vdeblur {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"vdeblur {args.command}: interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""The one exception type for problems a user can cause and fix.
+
+The command-line tool prints the message of a `UserError` as a single sentence and exits non-zero, without a
+traceback; any other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A problem with the user's input, files or configuration, explained in one sentence."""
+
+
+class ConfigError(UserError, ValueError):
+    """An unknown, missing or mistyped configuration key."""
+
+
+class CheckpointError(UserError):
+    """A weights file that is missing, unreadable, or made for another architecture."""
+
+
+class MediaError(UserError):
+    """A video or image that is missing, unreadable, corrupt or in an unsupported format."""

@@ -1,0 +1,1 @@
+"""File input and output: images, videos and atomic writes. Colour conversions happen only here."""

@@ -1,0 +1,82 @@
+"""Reading and writing still images as float RGB in [0, 1], whatever their bit depth and channel layout.
+
+OpenCV does the file work because it keeps 16-bit RGB intact (Pillow reduces it to 8 bit); it stores channels
+as BGR, which is converted here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vdeblur.errors import MediaError
+from vdeblur.io.atomic import atomic_output
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    """True for a file whose suffix is one of the image formats vdeblur reads."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def to_rgb_float(array: np.ndarray) -> np.ndarray:
+    """Convert an RGB-ordered image of any integer depth or channel layout to float32 ``(H, W, 3)`` in [0, 1].
+
+    Greyscale is repeated to three channels; an alpha channel is dropped (deblurring acts on colour only).
+    """
+    if np.issubdtype(array.dtype, np.integer):
+        out = array.astype(np.float32) / float(np.iinfo(array.dtype).max)
+    else:
+        out = np.clip(array.astype(np.float32), 0.0, 1.0)
+    if out.ndim == 2:
+        out = out[:, :, None]
+    if out.ndim != 3 or out.shape[2] not in (1, 2, 3, 4):
+        raise MediaError(f"Unsupported image layout with shape {array.shape}.")
+    if out.shape[2] in (1, 2):  # grey, or grey + alpha
+        out = np.repeat(out[:, :, :1], 3, axis=2)
+    return np.ascontiguousarray(out[:, :, :3])
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as float32 RGB ``(H, W, 3)`` in [0, 1] (8 or 16 bit, grey, RGB, with or without alpha).
+
+    Raises:
+        MediaError: the file is missing, unreadable or not an image.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"Image file not found: {path}.")
+    array = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if array is None or array.size == 0:
+        raise MediaError(f"Cannot read image {path}: it is corrupt or not an image.")
+    if array.ndim == 3 and array.shape[2] >= 3:
+        array = array[:, :, [2, 1, 0] + list(range(3, array.shape[2]))]  # BGR(A) -> RGB(A)
+    return to_rgb_float(array)
+
+
+def quantize(image: np.ndarray, bits: int = 8) -> np.ndarray:
+    """Round a float image in [0, 1] to unsigned integers of the given bit depth (8 or 16)."""
+    if bits not in (8, 16):
+        raise ValueError(f"bits must be 8 or 16, got {bits}")
+    top, dtype = (255, np.uint8) if bits == 8 else (65535, np.uint16)
+    return np.round(np.clip(image, 0.0, 1.0) * top).astype(dtype)
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray, bits: int = 8) -> None:
+    """Write an RGB image atomically: float in [0, 1] is quantised to ``bits``; uint8/uint16 is written as is.
+
+    The format follows the suffix; 16 bit needs PNG or TIFF.
+    """
+    path = Path(path)
+    array = image if image.dtype in (np.uint8, np.uint16) else quantize(image, bits)
+    if array.dtype == np.uint16 and path.suffix.lower() not in (".png", ".tif", ".tiff"):
+        raise MediaError(f"16-bit output needs a .png or .tif file, not {path.name}.")
+    if array.ndim == 3:
+        array = np.ascontiguousarray(array[:, :, ::-1])  # RGB -> BGR for OpenCV
+    with atomic_output(path) as tmp:
+        if not cv2.imwrite(str(tmp), array):
+            raise MediaError(f"Cannot write image {path}.")
