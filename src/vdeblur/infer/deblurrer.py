@@ -1,0 +1,240 @@
+"""The Python API for deblurring: ``vdeblur.Deblurrer``.
+
+Example:
+    >>> from vdeblur import Deblurrer
+    >>> deblurrer = Deblurrer(model="runs/my-run", device="auto")   # doctest: +SKIP
+    >>> deblurrer.deblur_video("shaky.mp4", "sharp.mp4")            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from vdeblur.checkpoint import DEFAULT_MODEL, load_model
+from vdeblur.device import select_device
+from vdeblur.errors import UserError
+from vdeblur.infer.engine import WindowEngine
+from vdeblur.infer.outputs import atomic_folder, check_output
+from vdeblur.infer.precision import autocast_dtype
+from vdeblur.infer.sources import FolderSink, Source, SourceFrame, VideoSink, is_video_output, open_source
+from vdeblur.infer.threads import BackgroundConsumer, prefetch
+from vdeblur.infer.tiling import TileConfig
+from vdeblur.io.atomic import atomic_output
+from vdeblur.io.images import quantize
+
+FrameT = TypeVar("FrameT", np.ndarray, torch.Tensor)
+_QUEUE = 4  # frames waiting between reader, model and writer
+
+
+class Deblurrer:
+    """Deblur clips, frame streams, video files and frame folders with one model.
+
+    Args:
+        model: a model name with shipped weights, a run directory, a ``.safetensors`` file, or a model object.
+        device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+        tile: tile side in pixels; None chooses from free memory; 0 never tiles.
+        bf16: run under bfloat16 autocast; None uses it where the hardware runs it natively.
+        tile_config: tile overlap settings.
+        cache_features: reuse each frame's encoder features across windows (None: when the model supports it
+            and it fits in memory).
+
+    Raises:
+        UserError: unknown model or device; CheckpointError for unreadable or mismatched weights.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | nn.Module = DEFAULT_MODEL,
+        device: str | torch.device = "auto",
+        *,
+        tile: int | None = None,
+        bf16: bool | None = None,
+        tile_config: TileConfig = TileConfig(),
+        cache_features: bool | None = None,
+    ) -> None:
+        self.device = device if isinstance(device, torch.device) else select_device(device)
+        self.model = model if isinstance(model, nn.Module) else load_model(model, self.device)
+        self.engine = WindowEngine(
+            self.model, self.device, dtype=autocast_dtype(self.device, bf16), tile=tile,
+            tile_config=tile_config, cache_features=cache_features,
+        )
+
+    @property
+    def num_frames(self) -> int:
+        """T: how many frames the model sees per output frame."""
+        return self.engine.num_frames
+
+    def deblur_clip(self, clip: torch.Tensor) -> torch.Tensor:
+        """Restore the reference (middle) frame of a clip.
+
+        Args:
+            clip: ``(B, T, 3, H, W)`` or ``(T, 3, H, W)`` float RGB in [0, 1].
+
+        Returns:
+            ``(B, 3, H, W)`` or ``(3, H, W)`` float32 in [0, 1].
+        """
+        return self.engine.deblur_clip(clip)
+
+    def deblur_frames(self, frames: Iterable[FrameT]) -> Iterator[FrameT]:
+        """Deblur a stream of frames lazily: one output per input, in order, with edge frames replicated.
+
+        Args:
+            frames: numpy RGB ``(H, W, 3)`` arrays (uint8, uint16 or float in [0, 1]) or tensors ``(3, H, W)``
+                float in [0, 1]; all of one size.
+
+        Returns:
+            An iterator of restored frames of the same kind (numpy of the input's dtype, or float tensors).
+        """
+        kinds: deque[np.dtype | None] = deque()
+
+        def tensors() -> Iterator[torch.Tensor]:
+            for frame in frames:
+                if isinstance(frame, torch.Tensor):
+                    kinds.append(None)
+                    yield frame.float()
+                else:
+                    kinds.append(frame.dtype)
+                    yield _array_to_tensor(frame)
+
+        for out in self.engine.run(tensors()):
+            kind = kinds.popleft()
+            yield out if kind is None else _tensor_to_array(out, kind)
+
+    def deblur_video(
+        self,
+        source: str | os.PathLike,
+        destination: str | os.PathLike,
+        *,
+        codec: str | None = None,
+        crf: int = 18,
+        overwrite: bool = False,
+        compare: str | os.PathLike | None = None,
+        progress: bool = True,
+    ) -> int:
+        """Deblur a video file or a folder of frames into a video file or a folder of PNG frames.
+
+        The output kind follows ``destination``: a video suffix (``.mp4``, ``.mkv``, ...) writes a video that
+        keeps the frame count, timestamps, rotation, colour tags and audio of the source; anything else
+        writes a folder of PNGs named like the source frames. Outputs appear only when complete.
+
+        Args:
+            source: a video file or a folder of images.
+            destination: the output video file or folder.
+            codec: video encoder (default H.264; VP9 for WebM).
+            crf: encoder quality (lower is better; 18 is visually lossless for H.264).
+            overwrite: replace an existing output.
+            compare: also write a side-by-side (input | output) video or folder here.
+            progress: show a progress bar.
+
+        Returns:
+            The number of frames written.
+
+        Raises:
+            UserError / MediaError: bad input, unsafe or unwritable output (nothing is written then).
+        """
+        source, destination = Path(source), Path(destination)
+        targets = [destination] + ([Path(compare)] if compare is not None else [])
+        if compare is not None and Path(compare).resolve() == destination.resolve():
+            raise UserError("The comparison output must differ from the main output.")
+        for target in targets:
+            check_output(source, target, overwrite)
+        src = open_source(source)
+        try:
+            with contextlib.ExitStack() as stack:
+                sinks = [
+                    _open_sink(stack, target, src, codec, crf, side_by_side=i == 1) for i, target in enumerate(targets)
+                ]
+                return self._stream(src, sinks, progress, desc=source.name)
+        finally:
+            src.close()
+
+    def _stream(self, source: Source, sinks: list[_Sink], progress: bool, desc: str) -> int:
+        pending: deque[SourceFrame] = deque()  # frames whose output has not arrived yet (about T/2 of them)
+        reader = prefetch(_with_tensors(source), maxsize=_QUEUE)
+
+        def tensors() -> Iterator[torch.Tensor]:
+            for frame, tensor in reader:
+                pending.append(frame)
+                yield tensor
+
+        def write(item: tuple[SourceFrame, torch.Tensor]) -> None:
+            frame, restored = item
+            image = restored.permute(1, 2, 0).numpy()
+            for sink in sinks:
+                sink.write(image, frame)
+
+        count = 0
+        bar = tqdm(total=source.num_frames, desc=desc, unit="frame", disable=not progress, dynamic_ncols=True)
+        # closing(reader) stops and joins the decoding thread before the caller closes the source.
+        with contextlib.closing(reader), bar, BackgroundConsumer(write, maxsize=_QUEUE) as writer:
+            for restored in self.engine.run(tensors()):
+                writer.submit((pending.popleft(), restored))
+                count += 1
+                bar.update()
+        for sink in sinks:
+            sink.close()
+        return count
+
+
+class _Sink:
+    """A sink with a side-by-side option: writes ``input | output`` instead of the output alone."""
+
+    def __init__(self, inner: VideoSink | FolderSink, side_by_side: bool) -> None:
+        self.inner = inner
+        self.side_by_side = side_by_side
+
+    def write(self, image: np.ndarray, frame: SourceFrame) -> None:
+        self.inner.write(np.concatenate([frame.image, image], axis=1) if self.side_by_side else image, frame)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _open_sink(
+    stack: contextlib.ExitStack, target: Path, source: Source, codec: str | None, crf: int, side_by_side: bool
+) -> _Sink:
+    """Open a sink writing into a temporary file or folder that replaces ``target`` when the stack closes."""
+    if is_video_output(target):
+        tmp = stack.enter_context(atomic_output(target))
+        inner: VideoSink | FolderSink = VideoSink(tmp, source, codec, crf, audio=not side_by_side)
+        stack.callback(_abort_on_error, inner)
+    else:
+        inner = FolderSink(stack.enter_context(atomic_folder(target)), source)
+    return _Sink(inner, side_by_side)
+
+
+def _abort_on_error(sink: VideoSink | FolderSink) -> None:
+    # Runs on every exit; after a successful close the writer is already finished and this does nothing.
+    sink.abort()
+
+
+def _with_tensors(source: Source) -> Iterator[tuple[SourceFrame, torch.Tensor]]:
+    for frame in source:
+        yield frame, torch.from_numpy(frame.image).permute(2, 0, 1)
+
+
+def _array_to_tensor(frame: np.ndarray) -> torch.Tensor:
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"expected an RGB array (H, W, 3), got shape {frame.shape}")
+    if np.issubdtype(frame.dtype, np.integer):
+        scaled = frame.astype(np.float32) / float(np.iinfo(frame.dtype).max)
+    else:
+        scaled = frame.astype(np.float32, copy=False)
+    return torch.from_numpy(np.ascontiguousarray(scaled)).permute(2, 0, 1)
+
+
+def _tensor_to_array(frame: torch.Tensor, dtype: np.dtype) -> np.ndarray:
+    image = frame.permute(1, 2, 0).numpy()
+    if dtype in (np.uint8, np.uint16):
+        return quantize(image, 8 if dtype == np.uint8 else 16)
+    return image.astype(dtype, copy=False)

@@ -1,0 +1,207 @@
+"""Running a model over a stream of frames: sliding windows, tiles, feature caching and autocast.
+
+With a model that supports feature caching (``supports_feature_cache``), each frame's encoder features are
+computed once, per tile, and reused by the T windows that contain the frame; only ``decode_window`` runs per
+output frame. Tiling and caching work together: the tile grid is fixed for a video, so a frame's features are
+cached tile by tile. The cache holds the features of T+1 frames for the whole frame, so when they would not fit
+in the memory budget caching is turned off and each tile runs the model's full forward on its window.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from vdeblur.errors import MediaError
+from vdeblur.infer.memory import PROBE_SIDE, activation_bytes_per_pixel, available_bytes, tensors_in
+from vdeblur.infer.tiling import TileConfig, TilePlan
+from vdeblur.infer.windows import sliding_windows
+from vdeblur.models.layers.shapes import pad_to_multiple
+
+# Activation estimates miss temporaries inside modules; this factor covers them.
+_SAFETY = 2.0
+_MIN_TILE = 256
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How frames of one size are processed."""
+
+    tiles: TilePlan
+    use_cache: bool
+
+
+class WindowEngine:
+    """Apply a deblurring model to clips and frame streams, tiled and cached as memory allows.
+
+    Args:
+        model: a model following ``docs/INTERFACES.md`` (``forward(clip)``, ``num_frames``; optionally
+            ``supports_feature_cache``, ``encode_frame``, ``decode_window``, ``size_multiple``).
+        device: where the model runs (the model is moved there).
+        dtype: autocast dtype (``torch.bfloat16``) or None for float32.
+        tile: tile side in pixels; None picks it from free memory; 0 never tiles.
+        tile_config: tile overlap settings.
+        cache_features: use feature caching when the model supports it (None: when it fits in memory).
+        memory_fraction: share of the device's free memory the automatic tile size may plan for.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        device: torch.device,
+        *,
+        dtype: torch.dtype | None = None,
+        tile: int | None = None,
+        tile_config: TileConfig = TileConfig(),
+        cache_features: bool | None = None,
+        memory_fraction: float = 0.5,
+    ) -> None:
+        self.model = model.to(device).eval()
+        self.device = device
+        self.dtype = dtype
+        self.tile = tile
+        self.tile_config = tile_config
+        self.num_frames = int(getattr(model, "num_frames", 1))
+        self.size_multiple = int(getattr(model, "size_multiple", 1))
+        can_cache = bool(getattr(model, "supports_feature_cache", False))
+        self.cache_features = can_cache and cache_features is not False
+        self._cache_forced = cache_features is True
+        self.memory_fraction = memory_fraction
+        self._bytes_per_pixel: float | None = None
+        self._feature_bytes_per_pixel: float | None = None
+
+    # ---------------------------------------------------------------- planning
+    def _context(self) -> contextlib.AbstractContextManager:
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch.no_grad())
+        if self.dtype is not None:
+            stack.enter_context(torch.autocast(self.device.type, dtype=self.dtype))
+        return stack
+
+    def _activation_bpp(self) -> float:
+        if self._bytes_per_pixel is None:
+            self._bytes_per_pixel = activation_bytes_per_pixel(self.model, self.num_frames, self.device, self.dtype)
+        return self._bytes_per_pixel
+
+    def _feature_bpp(self) -> float:
+        if self._feature_bytes_per_pixel is None:
+            probe = torch.rand(1, 3, PROBE_SIDE, PROBE_SIDE, device=self.device)
+            with self._context():
+                features = self.model.encode_frame(probe)
+            nbytes = sum(t.numel() * t.element_size() for t in tensors_in(features))
+            self._feature_bytes_per_pixel = nbytes / PROBE_SIDE**2
+        return self._feature_bytes_per_pixel
+
+    def plan(self, height: int, width: int) -> Plan:
+        """Choose tiles and caching for frames of ``height × width``."""
+        if self.tile == 0:
+            return Plan(TilePlan(height, width, None, self.tile_config, self.size_multiple), self.cache_features)
+        if self.tile is not None:
+            smallest = 2 * (self.tile_config.overlap + self.size_multiple)
+            side = max(self._round_tile(self.tile), self._round_tile(smallest))
+            return Plan(TilePlan(height, width, side, self.tile_config, self.size_multiple), self.cache_features)
+        budget = self.memory_fraction * available_bytes(self.device)
+        use_cache = self.cache_features
+        if use_cache:
+            padded_pixels = _round_up(height, self.size_multiple) * _round_up(width, self.size_multiple)
+            cache_bytes = (self.num_frames + 1) * self._feature_bpp() * padded_pixels
+            if cache_bytes > budget / 2 and not self._cache_forced:
+                use_cache = False  # the cache alone would crowd out the tiles: recompute features instead
+            else:
+                budget -= cache_bytes
+        pixels = max(budget, 0) / (self._activation_bpp() * _SAFETY)
+        if height * width <= pixels:
+            return Plan(TilePlan(height, width, None, self.tile_config, self.size_multiple), use_cache)
+        side = max(self._round_tile(int(math.sqrt(pixels)), down=True), self._round_tile(_MIN_TILE))
+        return Plan(TilePlan(height, width, side, self.tile_config, self.size_multiple), use_cache)
+
+    def _round_tile(self, side: int, down: bool = False) -> int:
+        m = self.size_multiple
+        return max(m, (side // m) * m) if down else _round_up(side, m)
+
+    # ---------------------------------------------------------------- clips
+    def deblur_clip(self, clip: torch.Tensor) -> torch.Tensor:
+        """Restore the reference frame of a clip ``(B, T, 3, H, W)`` (or ``(T, 3, H, W)``), tiled if needed.
+
+        Returns:
+            ``(B, 3, H, W)`` (or ``(3, H, W)``) float32 in [0, 1], on the clip's device.
+        """
+        single = clip.dim() == 4
+        batch = clip[None] if single else clip
+        if batch.dim() != 5 or batch.shape[1] != self.num_frames or batch.shape[2] != 3:
+            raise ValueError(f"expected a clip (B, {self.num_frames}, 3, H, W), got {tuple(clip.shape)}")
+        out = self._forward(batch.to(self.device, torch.float32), self.plan(*batch.shape[-2:]).tiles)
+        out = out.to(clip.device)
+        return out[0] if single else out
+
+    def _forward(self, clip: torch.Tensor, tiles: TilePlan) -> torch.Tensor:
+        with self._context():
+            outputs = [self.model(tile.crop(clip)).float() for tile in tiles.tiles]
+        return tiles.blend(outputs).clamp_(0.0, 1.0)
+
+    # ---------------------------------------------------------------- streams
+    def run(self, frames: Iterable[torch.Tensor]) -> Iterator[torch.Tensor]:
+        """Deblur a stream of frames ``(3, H, W)`` float in [0, 1]; yields one restored frame per input frame.
+
+        Memory is bounded by the window length and the frame size; frames are read lazily.
+
+        Raises:
+            MediaError: the frames do not all have the same size.
+        """
+        frames = iter(frames)
+        first = next(frames, None)
+        if first is None:
+            return
+        height, width = first.shape[-2:]
+        plan = self.plan(height, width)
+        checked = _check_sizes(_chain(first, frames), height, width)
+        on_device = (f.to(self.device, torch.float32, non_blocking=True)[None] for f in checked)
+        if plan.use_cache:
+            items = ((frame, self._encode(frame, plan.tiles)) for frame in on_device)
+            for window in sliding_windows(items, self.num_frames):
+                yield self._decode(window, plan.tiles)[0].cpu()
+        else:
+            for window in sliding_windows(on_device, self.num_frames):
+                yield self._forward(torch.stack(window, dim=1), plan.tiles)[0].cpu()
+
+    def _encode(self, frame: torch.Tensor, tiles: TilePlan) -> list[Any]:
+        with self._context():
+            return [self.model.encode_frame(pad_to_multiple(t.crop(frame), self.size_multiple)[0]) for t in tiles.tiles]
+
+    def _decode(self, window: list[tuple[torch.Tensor, list[Any]]], tiles: TilePlan) -> torch.Tensor:
+        reference = window[self.num_frames // 2][0]
+        outputs = []
+        with self._context():
+            for k, tile in enumerate(tiles.tiles):
+                ref = pad_to_multiple(tile.crop(reference), self.size_multiple)[0]
+                out = self.model.decode_window([features[k] for _frame, features in window], ref)
+                outputs.append(out[..., : tile.height, : tile.width].float())
+        return tiles.blend(outputs).clamp_(0.0, 1.0)
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+
+def _chain(first: torch.Tensor, rest: Iterator[torch.Tensor]) -> Iterator[torch.Tensor]:
+    yield first
+    yield from rest
+
+
+def _check_sizes(frames: Iterable[torch.Tensor], height: int, width: int) -> Iterator[torch.Tensor]:
+    for index, frame in enumerate(frames):
+        if frame.dim() != 3 or frame.shape[0] != 3:
+            raise ValueError(f"expected frames of shape (3, H, W), got {tuple(frame.shape)}")
+        if tuple(frame.shape[-2:]) != (height, width):
+            raise MediaError(
+                f"Frame {index} is {frame.shape[-1]}x{frame.shape[-2]} but the first frame is {width}x{height}; "
+                "all frames must have the same size."
+            )
+        yield frame

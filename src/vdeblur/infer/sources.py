@@ -1,0 +1,197 @@
+"""Where frames come from and where they go: video files and folders of frames, behind one interface.
+
+A source yields :class:`SourceFrame` objects (RGB pixels, a timestamp, a file name) and says what the output
+must keep (frame rate, rotation, colour tags, audio, bit depth). A sink writes restored frames to a video file
+or a folder of PNGs. Neither knows about models.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from vdeblur.errors import MediaError
+from vdeblur.io.images import is_image_file, quantize, read_image, write_image
+from vdeblur.io.video import ColorInfo, VideoReader, VideoWriter, is_video_file
+
+DEFAULT_FRAME_RATE = Fraction(30)  # for videos made from frame folders, which carry no timing
+
+
+@dataclass(frozen=True)
+class SourceFrame:
+    """One input frame: float32 RGB ``(H, W, 3)`` in [0, 1], presentation time and a file name."""
+
+    image: np.ndarray
+    pts: int | None
+    time_base: Fraction | None
+    name: str
+
+
+def natural_key(path: Path) -> list[object]:
+    """Sort key that orders ``frame2`` before ``frame10``."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def list_images(folder: Path) -> list[Path]:
+    """The image files directly inside ``folder``, in natural order."""
+    return sorted((p for p in folder.iterdir() if p.is_file() and is_image_file(p)), key=natural_key)
+
+
+def list_videos(folder: Path) -> list[Path]:
+    """The video files directly inside ``folder``, in natural order."""
+    return sorted((p for p in folder.iterdir() if p.is_file() and is_video_file(p)), key=natural_key)
+
+
+class VideoSource:
+    """Frames of a video file, decoded lazily (see :class:`vdeblur.io.video.VideoReader`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._reader = VideoReader(path)
+        info = self._reader.info
+        self.width, self.height = info.width, info.height
+        self.num_frames = info.num_frames
+        self.frame_rate = info.frame_rate or DEFAULT_FRAME_RATE
+        self.rotation = self._reader.rotation
+        self.color = self._reader.color
+        self.audio_source: Path | None = path if info.has_audio else None
+        self.bits = 8
+
+    def __iter__(self) -> Iterator[SourceFrame]:
+        for index, frame in enumerate(self._reader):
+            scale = 255.0 if frame.image.dtype == np.uint8 else 65535.0
+            image = frame.image.astype(np.float32) / scale
+            yield SourceFrame(image, frame.pts, frame.time_base, f"frame_{index + 1:06d}.png")
+        expected = self.num_frames
+        if expected and self._reader.frames_decoded < expected:
+            warnings.warn(
+                f"{self.path} announces {expected} frames but only {self._reader.frames_decoded} decoded; "
+                "the file may be truncated",
+                stacklevel=2,
+            )
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+class FrameFolderSource:
+    """The images of a folder, in natural order; all must have the same size.
+
+    Sizes are checked from the file headers before any frame is decoded, so a mixed folder fails at once.
+    Output frames are 16-bit when the first input frame is.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder
+        self.files = list_images(folder)
+        if not self.files:
+            raise MediaError(f"{folder} contains no image files ({', '.join(('png', 'jpg', 'tif'))}, ...).")
+        sizes = {}
+        for file in self.files:
+            try:
+                with Image.open(file) as image:
+                    sizes.setdefault(image.size, file)
+            except (OSError, ValueError) as exc:
+                raise MediaError(f"Cannot read image {file}: it is corrupt or not an image.") from exc
+            if len(sizes) > 1:
+                (size_a, file_a), (size_b, file_b) = list(sizes.items())[:2]
+                raise MediaError(
+                    f"Frames differ in size: {file_a.name} is {size_a[0]}x{size_a[1]} but {file_b.name} is "
+                    f"{size_b[0]}x{size_b[1]}; all frames of a folder must have the same size."
+                )
+        (self.width, self.height), = sizes
+        self.num_frames = len(self.files)
+        self.frame_rate = DEFAULT_FRAME_RATE
+        self.rotation = 0
+        self.color = ColorInfo.bt709()
+        self.audio_source: Path | None = None
+        first = cv2.imread(str(self.files[0]), cv2.IMREAD_UNCHANGED)
+        self.bits = 16 if first is not None and first.dtype == np.uint16 else 8
+
+    def __iter__(self) -> Iterator[SourceFrame]:
+        for file in self.files:
+            yield SourceFrame(read_image(file), None, None, file.stem + ".png")
+
+    def close(self) -> None:
+        pass
+
+
+Source = VideoSource | FrameFolderSource
+
+
+def open_source(path: Path) -> Source:
+    """A video file or a folder of frames.
+
+    Raises:
+        MediaError: missing path, folder without images, or a file that is not a readable video.
+    """
+    if not path.exists():
+        raise MediaError(f"Input not found: {path}.")
+    if path.is_dir():
+        return FrameFolderSource(path)
+    return VideoSource(path)
+
+
+def to_display_orientation(image: np.ndarray, rotation: int) -> np.ndarray:
+    """Rotate pixels as a player would for a display matrix rotating ``rotation`` degrees counter-clockwise."""
+    quarter_turns = round(rotation / 90) % 4
+    return np.ascontiguousarray(np.rot90(image, k=quarter_turns)) if quarter_turns else image
+
+
+class VideoSink:
+    """Write frames to a video file, keeping the source's timing, rotation, colour tags and audio."""
+
+    def __init__(self, path: Path, source: Source, codec: str | None, crf: int, audio: bool = True) -> None:
+        self._writer = VideoWriter(
+            path, source.frame_rate, codec=codec, crf=crf, rotation=source.rotation, color=source.color,
+            audio_source=source.audio_source if audio else None,
+        )
+
+    def write(self, image: np.ndarray, frame: SourceFrame) -> None:
+        """Encode ``image`` (float RGB) at ``frame``'s timestamp."""
+        self._writer.write(quantize(image, 8), frame.pts, frame.time_base)
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def abort(self) -> None:
+        self._writer.abort()
+
+
+class FolderSink:
+    """Write frames as PNG files named after the source frames (upright, at the source's bit depth)."""
+
+    def __init__(self, folder: Path, source: Source) -> None:
+        self.folder = folder
+        self.bits = source.bits
+        self.rotation = source.rotation
+
+    def write(self, image: np.ndarray, frame: SourceFrame) -> None:
+        """Write ``image`` (float RGB) as ``<folder>/<frame.name>``."""
+        upright = to_display_orientation(image, self.rotation)
+        write_image(self.folder / frame.name, quantize(upright, self.bits))
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+def is_video_output(path: Path) -> bool:
+    """An output path names a video when it has a video suffix; anything else is a folder of frames."""
+    return is_video_file(path)
+
+
+def describe(path: os.PathLike) -> str:
+    """A short name for messages."""
+    return Path(path).name or str(path)

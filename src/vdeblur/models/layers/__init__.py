@@ -1,0 +1,15 @@
+"""Building blocks shared by the vdeblur architectures."""
+
+from vdeblur.models.layers.attention import FactorizedSTAttention, NonLocalBlock
+from vdeblur.models.layers.blocks import LocalFusion, ResidualDenseBlock
+from vdeblur.models.layers.shapes import check_clip, check_frame, pad_to_multiple
+
+__all__ = [
+    "FactorizedSTAttention",
+    "LocalFusion",
+    "NonLocalBlock",
+    "ResidualDenseBlock",
+    "check_clip",
+    "check_frame",
+    "pad_to_multiple",
+]

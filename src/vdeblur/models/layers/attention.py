@@ -1,0 +1,193 @@
+"""Fusing the T frames of a clip into the reference frame: factorized attention and the non-local baseline.
+
+Both blocks take per-frame features ``x`` of shape ``(B, T, C, H, W)`` and a reference index and return
+features for the reference frame, ``(B, C, H, W)``. Equation numbers refer to DESIGN.md §2 (seed 000).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _softmax_at_least_fp32(logits: torch.Tensor, dim: int) -> torch.Tensor:
+    # Under bf16 autocast the logits arrive in bf16; an H·W-wide normalisation in bf16 loses the small weights.
+    return logits.to(torch.promote_types(logits.dtype, torch.float32)).softmax(dim=dim)
+
+
+def _check_features(x: torch.Tensor, channels: int, ref: int) -> None:
+    if x.dim() != 5 or x.shape[2] != channels:
+        raise ValueError(f"expected features of shape (B, T, C={channels}, H, W), got {tuple(x.shape)}")
+    if not 0 <= ref < x.shape[1]:
+        raise ValueError(f"reference index {ref} is outside the {x.shape[1]} frames")
+
+
+class FactorizedSTAttention(nn.Module):
+    """Factorized spatio-temporal attention (equations 1–6) with a gated residual output.
+
+    The T frames are squeezed into M·N global descriptors — M spatial maps per frame, then N temporal maps —
+    and every reference pixel takes a softmax mixture of those descriptors. Memory grows as
+    O(T·M·HW + MN·HW), not O((T·HW)²) as in a non-local block.
+
+    Args:
+        channels: feature channels C.
+        num_spatial: number of spatial attention maps M.
+        num_temporal: number of temporal attention maps N.
+
+    Attributes:
+        f_s: Conv2d C→M, 1×1 (spatial map logits, eq. 1).
+        f_t: Conv1d over T, C→N, kernel 3, padding 1 (temporal map logits, eq. 3).
+        f_p: Conv2d C→M·N, 3×3 (pixel map logits on the reference frame, eq. 5).
+        gate: Conv2d 2C→C, 1×1, the gate g on ``[x_R, y_R]``.
+        out: Conv2d C→C, 1×1, the projection W_o, zero-initialised so a new block is the identity on x_R.
+
+    Shape:
+        - x: ``(B, T, C, H, W)``
+        - output: ``(B, C, H, W)``
+
+    Example:
+        >>> block = FactorizedSTAttention(16, num_spatial=4, num_temporal=4)
+        >>> block(torch.rand(2, 5, 16, 8, 8), ref=2).shape
+        torch.Size([2, 16, 8, 8])
+    """
+
+    def __init__(self, channels: int, num_spatial: int, num_temporal: int) -> None:
+        super().__init__()
+        self.channels = channels
+        self.num_spatial = num_spatial
+        self.num_temporal = num_temporal
+        self.f_s = nn.Conv2d(channels, num_spatial, kernel_size=1)
+        self.f_t = nn.Conv1d(channels, num_temporal, kernel_size=3, padding=1)
+        self.f_p = nn.Conv2d(channels, num_spatial * num_temporal, kernel_size=3, padding=1)
+        self.gate = nn.Conv2d(2 * channels, channels, kernel_size=1)
+        self.out = nn.Conv2d(channels, channels, kernel_size=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def attention_maps(self, x: torch.Tensor, ref: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The three sets of attention maps (equations 1, 3 and 5).
+
+        Args:
+            x: per-frame features ``(B, T, C, H, W)``.
+            ref: index of the reference frame.
+
+        Returns:
+            ``A_s`` of shape ``(B, T, M, H·W)`` (sums to 1 over H·W), ``A_t`` of shape ``(B, N, T)`` (sums to 1
+            over T) and ``A_p`` of shape ``(B, M·N, H·W)`` (sums to 1 over M·N; row k = m·N + n).
+        """
+        _check_features(x, self.channels, ref)
+        batch, frames, channels, height, width = x.shape
+        spatial_logits = self.f_s(x.reshape(batch * frames, channels, height, width))
+        a_s = _softmax_at_least_fp32(spatial_logits.reshape(batch, frames, self.num_spatial, height * width), -1)
+        # mean_HW as a matmul with ones: PyTorch's bf16 reductions on CPU are ~10x slower than a bf16 matmul.
+        ones = x.new_ones(height * width, 1)
+        spatial_mean = (x.reshape(batch, frames, channels, height * width) @ ones).squeeze(-1) / (height * width)
+        temporal_logits = self.f_t(spatial_mean.transpose(1, 2))  # Conv1d over T: (B, C, T) -> (B, N, T)
+        a_t = _softmax_at_least_fp32(temporal_logits, -1)
+        pixel_logits = self.f_p(x[:, ref])
+        a_p = _softmax_at_least_fp32(pixel_logits.reshape(batch, -1, height * width), 1)
+        return a_s, a_t, a_p
+
+    def aggregate(self, x: torch.Tensor, ref: int) -> torch.Tensor:
+        """The raw attention output ``y_R`` of equation 6, before gating.
+
+        Args:
+            x: per-frame features ``(B, T, C, H, W)``.
+            ref: index of the reference frame.
+
+        Returns:
+            ``y_R`` of shape ``(B, C, H, W)``.
+        """
+        a_s, a_t, a_p = self.attention_maps(x, ref)
+        batch, frames, channels, height, width = x.shape
+        num_maps = self.num_spatial * self.num_temporal
+        # Plain batched matmuls on contiguous layouts: einsum picked copy-heavy layouts on CPU (5x slower).
+        values = x.reshape(batch * frames, channels, height * width)
+        a_s = a_s.to(x.dtype).reshape(batch * frames, self.num_spatial, height * width)
+        g_s = torch.bmm(a_s, values.transpose(1, 2))  # eq. 2: (B·T, M, C)
+        g_s = g_s.reshape(batch, frames, self.num_spatial * channels)
+        g_st = torch.bmm(a_t.to(g_s.dtype), g_s)  # eq. 4: (B, N, M·C)
+        # (B, N, M, C) -> (B, M, N, C) so that row k of the flattened descriptors is m·N + n.
+        g_st = g_st.reshape(batch, self.num_temporal, self.num_spatial, channels).transpose(1, 2)
+        g_st = g_st.reshape(batch, num_maps, channels)
+        y = torch.bmm(g_st.transpose(1, 2), a_p.to(g_st.dtype))  # eq. 6: (B, C, H·W)
+        return y.reshape(batch, channels, height, width)
+
+    def forward(self, x: torch.Tensor, ref: int) -> torch.Tensor:
+        """Gated fusion ``x_R + σ(g([x_R, y_R])) ⊙ W_o(y_R)``.
+
+        Args:
+            x: per-frame features ``(B, T, C, H, W)``.
+            ref: index of the reference frame.
+
+        Returns:
+            Fused reference features ``(B, C, H, W)``.
+        """
+        x_ref = x[:, ref]
+        y = self.aggregate(x, ref)
+        return x_ref + torch.sigmoid(self.gate(torch.cat([x_ref, y], dim=1))) * self.out(y)
+
+
+class NonLocalBlock(nn.Module):
+    """Embedded-Gaussian non-local block over all T·H·W positions (Wang et al., CVPR 2018).
+
+    The baseline the factorized attention is argued against: every position attends to every position of
+    every frame, so the affinity matrix is ``(T·HW)²`` (or ``HW × T·HW`` with ``reference_only``).
+
+    Args:
+        channels: feature channels C.
+        inner_channels: embedding width of θ, φ and g; ``channels // 2`` as in the paper when None.
+        reference_only: compute responses only at the reference frame's positions (the output is the same;
+            the affinity matrix shrinks by a factor T). False reproduces the block as published.
+
+    Shape:
+        - x: ``(B, T, C, H, W)``
+        - output: ``(B, C, H, W)``, the reference frame's slice of ``x + W_z(y)``.
+
+    Example:
+        >>> NonLocalBlock(16)(torch.rand(1, 3, 16, 6, 6), ref=1).shape
+        torch.Size([1, 16, 6, 6])
+    """
+
+    def __init__(self, channels: int, inner_channels: int | None = None, reference_only: bool = False) -> None:
+        super().__init__()
+        inner = inner_channels if inner_channels is not None else max(channels // 2, 1)
+        self.channels = channels
+        self.reference_only = reference_only
+        self.theta = nn.Conv2d(channels, inner, kernel_size=1)
+        self.phi = nn.Conv2d(channels, inner, kernel_size=1)
+        self.g = nn.Conv2d(channels, inner, kernel_size=1)
+        self.out = nn.Conv2d(inner, channels, kernel_size=1)
+        # Zero W_z, so a new block is the identity, as the paper does with its zero-initialised BN scale.
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: torch.Tensor, ref: int) -> torch.Tensor:
+        """Non-local response of the reference frame.
+
+        Args:
+            x: per-frame features ``(B, T, C, H, W)``.
+            ref: index of the reference frame.
+
+        Returns:
+            ``(B, C, H, W)``.
+        """
+        _check_features(x, self.channels, ref)
+        batch, frames, channels, height, width = x.shape
+        flat = x.reshape(batch * frames, channels, height, width)
+
+        def embed(conv: nn.Conv2d, source: torch.Tensor) -> torch.Tensor:
+            # (B·T', inner, H, W) -> (B, T'·HW, inner): one row per space-time position.
+            out = conv(source)
+            return out.reshape(batch, -1, out.shape[1], height * width).transpose(2, 3).flatten(1, 2)
+
+        queries_from = x[:, ref] if self.reference_only else flat
+        theta = embed(self.theta, queries_from)
+        phi, g = embed(self.phi, flat), embed(self.g, flat)
+        affinity = torch.bmm(theta, phi.transpose(1, 2)).softmax(dim=-1)
+        y = torch.bmm(affinity, g)  # (B, T'·HW, inner)
+        if not self.reference_only:
+            y = y.reshape(batch, frames, height * width, -1)[:, ref]
+        y = y.transpose(1, 2).reshape(batch, -1, height, width)
+        return x[:, ref] + self.out(y)

@@ -1,0 +1,67 @@
+"""Convolutional blocks: the residual dense block and the local (aligned) fusion of neighbour features."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ResidualDenseBlock(nn.Module):
+    """L densely connected 3×3 convs, a 1×1 fusion back to the input width, and a local residual.
+
+    Layer i sees the block input and the outputs of layers 0..i-1 concatenated and adds ``growth`` channels.
+
+    Args:
+        channels: input and output width.
+        growth: channels each conv layer adds (g).
+        num_layers: number of 3×3 conv layers (L).
+
+    Shape:
+        - x: ``(B, channels, H, W)``
+        - output: same as x.
+    """
+
+    def __init__(self, channels: int, growth: int, num_layers: int) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            nn.Conv2d(channels + i * growth, growth, kernel_size=3, padding=1) for i in range(num_layers)
+        )
+        self.fuse = nn.Conv2d(channels + num_layers * growth, channels, kernel_size=1)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the block; see the class docstring for shapes."""
+        features = [x]
+        for layer in self.layers:
+            features.append(self.act(layer(torch.cat(features, dim=1))))
+        return x + self.fuse(torch.cat(features, dim=1))
+
+
+class LocalFusion(nn.Module):
+    """Spatially aligned fusion: the T frames' features concatenated and mixed by convolutions.
+
+    Factorized attention hands every reference pixel a mixture of *global* descriptors, so it cannot move a
+    neighbour's detail to the same place in the reference frame (DESIGN §3). This block can: within its
+    receptive field (two 3×3 convs, ±2 positions at its scale) a neighbour's features at and around a pixel feed
+    that pixel directly. It returns a correction to add to the reference features.
+
+    Args:
+        channels: feature width C of every frame.
+        num_frames: T.
+
+    Shape:
+        - x: ``(B, T, C, H, W)``
+        - output: ``(B, C, H, W)``, the correction (not yet added to the reference features).
+    """
+
+    def __init__(self, channels: int, num_frames: int) -> None:
+        super().__init__()
+        self.mix = nn.Conv2d(num_frames * channels, channels, kernel_size=1)
+        self.spread = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+        self.refine = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the block; see the class docstring for shapes."""
+        mixed = self.act(self.mix(x.flatten(1, 2)))
+        return self.refine(self.act(self.spread(mixed)))

@@ -1,0 +1,56 @@
+"""Input checks with messages that name the expected shape, and padding to a size multiple."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def check_clip(clip: torch.Tensor, num_frames: int, channels: int = 3) -> None:
+    """Raise ``ValueError`` unless ``clip`` is ``(B, num_frames, channels, H, W)`` with an odd frame count.
+
+    Args:
+        clip: the tensor a model's ``forward`` received.
+        num_frames: the T the model was built for.
+        channels: colour channels expected per frame.
+    """
+    expected = f"(B, T={num_frames}, C={channels}, H, W)"
+    if clip.dim() != 5:
+        raise ValueError(f"expected a clip of shape {expected}, got a {clip.dim()}-D tensor {tuple(clip.shape)}")
+    if clip.shape[1] % 2 == 0:
+        raise ValueError(
+            f"expected a clip of shape {expected} with an odd number of frames, got T={clip.shape[1]}"
+        )
+    if clip.shape[1] != num_frames or clip.shape[2] != channels:
+        raise ValueError(f"expected a clip of shape {expected}, got {tuple(clip.shape)}")
+
+
+def check_frame(frame: torch.Tensor, channels: int = 3, size_multiple: int = 1) -> None:
+    """Raise ``ValueError`` unless ``frame`` is ``(B, channels, H, W)`` with H and W multiples of ``size_multiple``."""
+    expected = f"(B, C={channels}, H, W) with H and W multiples of {size_multiple}"
+    if frame.dim() != 4 or frame.shape[1] != channels:
+        raise ValueError(f"expected a frame of shape {expected}, got {tuple(frame.shape)}")
+    if frame.shape[-2] % size_multiple or frame.shape[-1] % size_multiple:
+        raise ValueError(f"expected a frame of shape {expected}, got {tuple(frame.shape)}; pad it first")
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Pad the last two dimensions on the bottom/right up to multiples of ``multiple``.
+
+    Replicate padding (not reflect) so that any size works, even one smaller than the padding.
+
+    Args:
+        x: tensor of shape ``(..., H, W)``.
+        multiple: the size multiple needed.
+
+    Returns:
+        The padded tensor and the original ``(H, W)`` to crop back to.
+    """
+    height, width = x.shape[-2:]
+    pad_h, pad_w = (-height) % multiple, (-width) % multiple
+    if pad_h == 0 and pad_w == 0:
+        return x, (height, width)
+    lead = x.shape[:-3]
+    flat = x.reshape(-1, *x.shape[-3:])
+    padded = F.pad(flat, (0, pad_w, 0, pad_h), mode="replicate")
+    return padded.reshape(*lead, *padded.shape[-3:]), (height, width)

@@ -1,0 +1,208 @@
+"""STANet: a per-frame encoder, fusion of the T frames at chosen levels, and a decoder (DESIGN §3, seed 000).
+
+The encoder is shared by all frames and sees one frame at a time, so in a sliding window over a video each
+frame's features can be computed once and reused by the T windows that contain it (``encode_frame`` /
+``decode_window``). Only the fusion and the decoder run once per output frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from vdeblur.errors import ConfigError
+from vdeblur.models.layers import (
+    FactorizedSTAttention,
+    LocalFusion,
+    ResidualDenseBlock,
+    check_clip,
+    check_frame,
+    pad_to_multiple,
+)
+
+NUM_LEVELS = 3
+LevelFeatures = tuple[torch.Tensor, ...]
+
+
+def _per_level(value: int | Sequence[int], name: str) -> tuple[int, ...]:
+    values = (value,) * NUM_LEVELS if isinstance(value, int) else tuple(int(v) for v in value)
+    if len(values) != NUM_LEVELS or min(values) < 1:
+        raise ConfigError(f"{name} must be a positive int or {NUM_LEVELS} positive ints, got {value!r}")
+    return values
+
+
+def _levels(value: Sequence[int], name: str) -> tuple[int, ...]:
+    levels = tuple(sorted({int(v) for v in value}))
+    if any(not 0 <= level < NUM_LEVELS for level in levels):
+        raise ConfigError(f"{name} must hold level indices in 0..{NUM_LEVELS - 1}, got {list(value)!r}")
+    return levels
+
+
+class FrameFusion(nn.Module):
+    """Fuse T frames' features at one level into reference features: global attention and/or a local path.
+
+    With neither path it simply returns the reference frame's features.
+
+    Shape:
+        - x: ``(B, T, C, H, W)``
+        - output: ``(B, C, H, W)``
+    """
+
+    def __init__(
+        self, channels: int, num_frames: int, attention: bool, local: bool, num_spatial: int, num_temporal: int
+    ) -> None:
+        super().__init__()
+        self.attention = FactorizedSTAttention(channels, num_spatial, num_temporal) if attention else None
+        self.local = LocalFusion(channels, num_frames) if local else None
+        self.fuses_frames = attention or local
+
+    def forward(self, x: torch.Tensor, ref: int) -> torch.Tensor:
+        """Fused features of frame ``ref``."""
+        fused = self.attention(x, ref) if self.attention is not None else x[:, ref]
+        if self.local is not None:
+            fused = fused + self.local(x)
+        return fused
+
+
+class STANet(nn.Module):
+    """Hierarchical encoder-decoder with residual dense blocks and spatio-temporal fusion of T frames.
+
+    Level l of the encoder has width ``width · 2^l`` at scale ``1 / (unshuffle · 2^l)``. At every level listed
+    in ``attention_levels`` the T frames are fused by factorized attention (equations 1–6, gated), and at every
+    level in ``local_fusion_levels`` by the local concatenation path; the decoder takes its skips from the
+    fused features and predicts a residual added to the blurry reference frame.
+
+    Args:
+        num_frames: T, odd.
+        width: channels c of the finest level (levels have c, 2c, 4c).
+        growth: growth g of the residual dense blocks, one value or one per level.
+        num_layers: conv layers L per residual dense block.
+        num_spatial: spatial maps M of the attention.
+        num_temporal: temporal maps N of the attention.
+        attention_levels: levels (0 = finest) fused by factorized attention.
+        local_fusion_levels: levels fused by the local path (concatenation + convs).
+        unshuffle: pixel-unshuffle factor at the input (and pixel-shuffle at the output); 2 puts the levels
+            at 1/2, 1/4 and 1/8 scale and cuts the full-resolution cost about fourfold.
+
+    Shape:
+        - clip: ``(B, T, 3, H, W)``, any H and W (padded inside, cropped back).
+        - output: ``(B, 3, H, W)``, the restored reference frame ``T // 2``.
+
+    Example:
+        >>> net = STANet(num_frames=3, width=8, growth=4, num_layers=2, num_spatial=2, num_temporal=2)
+        >>> net(torch.rand(1, 3, 3, 37, 53)).shape
+        torch.Size([1, 3, 37, 53])
+    """
+
+    supports_feature_cache = True
+
+    def __init__(
+        self,
+        num_frames: int = 5,
+        width: int = 32,
+        growth: int | Sequence[int] = 32,
+        num_layers: int = 5,
+        num_spatial: int = 8,
+        num_temporal: int = 8,
+        attention_levels: Sequence[int] = (1, 2),
+        local_fusion_levels: Sequence[int] = (),
+        unshuffle: int = 1,
+    ) -> None:
+        super().__init__()
+        if num_frames < 1 or num_frames % 2 == 0:
+            raise ConfigError(f"num_frames must be a positive odd number, got {num_frames}")
+        if unshuffle < 1:
+            raise ConfigError(f"unshuffle must be >= 1, got {unshuffle}")
+        self.num_frames = num_frames
+        self.size_multiple = unshuffle * 2 ** (NUM_LEVELS - 1)
+        growths = _per_level(growth, "growth")
+        attention_at = _levels(attention_levels, "attention_levels")
+        local_at = _levels(local_fusion_levels, "local_fusion_levels")
+        widths = [width * 2**level for level in range(NUM_LEVELS)]
+
+        self.stem = nn.Sequential(
+            nn.PixelUnshuffle(unshuffle), nn.Conv2d(3 * unshuffle**2, width, kernel_size=3, padding=1)
+        )
+        self.downs = nn.ModuleList(
+            nn.Conv2d(widths[level - 1], widths[level], kernel_size=3, stride=2, padding=1)
+            for level in range(1, NUM_LEVELS)
+        )
+        self.encoder_blocks = nn.ModuleList(
+            ResidualDenseBlock(widths[level], growths[level], num_layers) for level in range(NUM_LEVELS)
+        )
+        self.fusions = nn.ModuleList(
+            FrameFusion(
+                widths[level], num_frames, level in attention_at, level in local_at, num_spatial, num_temporal
+            )
+            for level in range(NUM_LEVELS)
+        )
+        self.decoder_blocks = nn.ModuleList(
+            ResidualDenseBlock(widths[level], growths[level], num_layers) for level in range(NUM_LEVELS)
+        )
+        # ups[l] lifts level l+1 to level l: 1×1 conv to 4× the target width, then pixel-shuffle.
+        self.ups = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(widths[level + 1], 4 * widths[level], kernel_size=1), nn.PixelShuffle(2))
+            for level in range(NUM_LEVELS - 1)
+        )
+        self.head = nn.Sequential(
+            nn.Conv2d(width, 3 * unshuffle**2, kernel_size=3, padding=1), nn.PixelShuffle(unshuffle)
+        )
+
+    def encode_frame(self, frame: torch.Tensor) -> LevelFeatures:
+        """Per-frame encoder features, one tensor per level, for caching across sliding windows.
+
+        Args:
+            frame: ``(B, 3, H, W)`` with H and W multiples of ``size_multiple``.
+
+        Returns:
+            A tuple of ``(B, width·2^l, H / (unshuffle·2^l), W / (unshuffle·2^l))`` tensors, l = 0, 1, 2.
+        """
+        check_frame(frame, size_multiple=self.size_multiple)
+        features = [self.encoder_blocks[0](self.stem(frame))]
+        for down, block in zip(self.downs, self.encoder_blocks[1:], strict=True):
+            features.append(block(down(features[-1])))
+        return tuple(features)
+
+    def decode_window(self, features: Sequence[LevelFeatures], reference_frame: torch.Tensor) -> torch.Tensor:
+        """Fuse T frames' cached features and decode the restored reference frame.
+
+        Args:
+            features: ``encode_frame`` outputs of the T frames of the window, in time order.
+            reference_frame: the blurry reference frame ``(B, 3, H, W)`` (same padded size as encoded).
+
+        Returns:
+            The restored reference frame ``(B, 3, H, W)``.
+        """
+        if len(features) != self.num_frames:
+            raise ValueError(f"expected features of {self.num_frames} frames, got {len(features)}")
+        ref = self.num_frames // 2
+        fused = [
+            fusion(torch.stack([frame[level] for frame in features], dim=1), ref)
+            if fusion.fuses_frames
+            else features[ref][level]  # no copy of the T frames' features where nothing fuses them
+            for level, fusion in enumerate(self.fusions)
+        ]
+        return self._decode(fused, reference_frame)
+
+    def _decode(self, fused: list[torch.Tensor], reference_frame: torch.Tensor) -> torch.Tensor:
+        y = self.decoder_blocks[-1](fused[-1])
+        for level in reversed(range(NUM_LEVELS - 1)):
+            y = self.decoder_blocks[level](self.ups[level](y) + fused[level])
+        return reference_frame + self.head(y)
+
+    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        """Restore the reference frame of ``clip``; see the class docstring for shapes."""
+        check_clip(clip, self.num_frames)
+        padded, (height, width) = pad_to_multiple(clip, self.size_multiple)
+        batch, frames = padded.shape[:2]
+        # All B·T frames go through the shared encoder in one batch; equal to encoding them one by one.
+        per_level = self.encode_frame(padded.flatten(0, 1))
+        ref = self.num_frames // 2
+        fused = [
+            fusion(features.reshape(batch, frames, *features.shape[1:]), ref)
+            for fusion, features in zip(self.fusions, per_level, strict=True)
+        ]
+        out = self._decode(fused, padded[:, ref])
+        return out[..., :height, :width]

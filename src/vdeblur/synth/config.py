@@ -1,0 +1,67 @@
+"""Settings of `vdeblur synth`: how strong, how varied and how degraded the synthesized blur is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vdeblur.errors import ConfigError
+
+CODECS = ("none", "jpeg", "h264", "mixed")
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """Strength and variety of the synthesized blur.
+
+    Blur lengths are in pixels of the written frames. Every sequence draws its own median blur length
+    log-uniformly from ``[blur_min, blur_max]`` (a wide spread, most sequences moderate); frames within a
+    sequence vary around it with the motion.
+
+    Attributes:
+        frames: frames per written sequence (fewer if a clip is too short).
+        sequences_per_source: sequences made from each source (different segments, paths and settings).
+        long_side: longest side of written frames (sources are shrunk, never enlarged).
+        blur_min, blur_max: range of the per-sequence median blur length, pixels.
+        exposure_min, exposure_max: shutter-open fraction of the frame interval.
+        object_probability: chance that a sequence has moving objects pasted in (each from another photo).
+        max_objects: at most this many per sequence.
+        parallax_probability: chance of per-region motion on a still (depth map and a foreground layer).
+        highlight_probability: chance that highlights are boosted (and lights added) so they streak saturated.
+        shake_probability: chance of camera shake on top of footage (always on for stills and static footage).
+        noise: scale of sensor noise (0 disables; 1 covers clean daylight to high ISO).
+        codec: compression of the blurred frames: none, jpeg, h264, or mixed (a random choice per sequence).
+        max_source_frames: frames decoded from each video at most.
+    """
+
+    frames: int = 30
+    sequences_per_source: int = 1
+    long_side: int = 640
+    blur_min: float = 2.0
+    blur_max: float = 40.0
+    exposure_min: float = 0.5
+    exposure_max: float = 1.0
+    object_probability: float = 0.5
+    max_objects: int = 3
+    parallax_probability: float = 0.6
+    highlight_probability: float = 0.5
+    shake_probability: float = 0.5
+    noise: float = 1.0
+    codec: str = "mixed"
+    max_source_frames: int = 900
+
+    def __post_init__(self) -> None:
+        if self.frames < 1 or self.sequences_per_source < 1 or self.max_objects < 0 or self.max_source_frames < 2:
+            raise ConfigError("frames, sequences per source and max source frames must be positive.")
+        if self.long_side < 64:
+            raise ConfigError(f"The long side must be at least 64 pixels, got {self.long_side}.")
+        if not 0 < self.blur_min <= self.blur_max:
+            raise ConfigError(f"Blur lengths need 0 < min <= max, got {self.blur_min} and {self.blur_max}.")
+        if not 0 < self.exposure_min <= self.exposure_max <= 1:
+            raise ConfigError(f"Exposures need 0 < min <= max <= 1, got {self.exposure_min} and {self.exposure_max}.")
+        for name in ("object_probability", "parallax_probability", "highlight_probability", "shake_probability"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}.")
+        if self.noise < 0:
+            raise ConfigError(f"The noise scale must be >= 0, got {self.noise}.")
+        if self.codec not in CODECS:
+            raise ConfigError(f"Unknown codec '{self.codec}'; choose one of {', '.join(CODECS)}.")

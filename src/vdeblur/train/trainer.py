@@ -1,0 +1,397 @@
+"""The training loop: resumable, deterministic in (seed, step), single process or DistributedDataParallel.
+
+`Trainer` owns what surrounds an architecture (BasicSR's split): optimiser, learning-rate schedule, losses,
+EMA, the optional DBLRGAN discriminator, validation, logging and checkpoints. The model stays a plain module.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from vdeblur.checkpoint import load_weights_into, model_metadata, resolve_weights_path, save_weights
+from vdeblur.data import Sequence, VideoDeblurDataset, find_sequences
+from vdeblur.errors import CheckpointError, ConfigError, UserError
+from vdeblur.models import create_discriminator, create_model
+from vdeblur.train.config import RunConfig, save_config
+from vdeblur.train.distributed import DistContext, all_reduce_sum
+from vdeblur.train.ema import ModelEMA
+from vdeblur.train.gan import Adversary
+from vdeblur.train.logbook import Logbook
+from vdeblur.train.losses import ContentLoss
+from vdeblur.train.sampling import EpochDrawDataset, StepBatchSampler, collate_draws
+from vdeblur.train.schedule import learning_rate
+from vdeblur.train.state import (
+    StopRequest, describe_path, ignore_interrupts_in_worker, load_state, restore_rng_state, rng_state, save_state,
+    stop_on_signals,
+)
+from vdeblur.train.validation import Validator, autocast_context, validation_sequences
+
+
+class TrainingDiverged(UserError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class TrainResult:
+    """What a call to `Trainer.fit` did."""
+
+    start_step: int
+    step: int
+    stopped_early: bool
+    stop_signal: str  # the signal that stopped training early, "" otherwise
+    best_psnr: float | None
+    last_metrics: dict[str, float] | None
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+class Trainer:
+    """Trains ``config.model`` on ``config.data`` into ``config.run_dir``; resumes when the run exists.
+
+    Args:
+        config: the resolved run configuration.
+        device: where to train.
+        context: this process's place in a torchrun process group (default: a single process).
+        quiet: no progress bar or messages (tests).
+    """
+
+    def __init__(
+        self, config: RunConfig, device: torch.device, context: DistContext | None = None, quiet: bool = False
+    ) -> None:
+        if not config.run_dir:
+            raise ConfigError("No run directory given; pass --run-dir DIR (or set run_dir in the config).")
+        if not config.data.root:
+            raise ConfigError("No training data given; pass --data DIR (or set data.root in the config).")
+        self.config = config
+        self.device = device
+        self.context = context or DistContext()
+        self.quiet = quiet or not self.context.is_main
+        self.run_dir = Path(config.run_dir)
+        self.state_path = self.run_dir / "state.pt"
+        train = config.train
+        if train.precision == "fp16" and (device.type != "cuda" or config.gan.enabled):
+            raise ConfigError("train.precision fp16 needs a CUDA device and no GAN; use bf16 or fp32.")
+        self.windows_per_step = config.data.batch_size // config.data.crops_per_window
+        if self.windows_per_step % self.context.world_size:
+            raise ConfigError(
+                f"data.batch_size / data.crops_per_window = {self.windows_per_step} windows per step must be a "
+                f"multiple of the {self.context.world_size} processes."
+            )
+        if train.threads:
+            torch.set_num_threads(train.threads)
+
+        # The seed fixes the initial weights; every process builds the same ones.
+        torch.manual_seed(train.seed)
+        self.model = create_model(config.model.name, **config.model.kwargs).to(device)
+        self.loss_fn = ContentLoss(config.loss)
+        self.optimizer = torch.optim.Adam(
+            self.model.parameters(), lr=config.optim.lr, betas=config.optim.betas, weight_decay=config.optim.weight_decay
+        )
+        self.scaler = torch.amp.GradScaler("cuda", enabled=train.precision == "fp16")
+        self.ema = ModelEMA(self.model, train.ema_decay) if train.ema_decay else None
+        self.adversary: Adversary | None = None
+        if config.gan.enabled:
+            discriminator = create_discriminator(config.gan.discriminator, **config.gan.discriminator_kwargs).to(device)
+            self.adversary = Adversary(self._distribute(discriminator), config.gan)
+
+        self.step = 0
+        self.elapsed_s = 0.0
+        self.best_psnr: float | None = None
+        self.last_metrics: dict[str, float] | None = None
+        self.resumed = self._restore_or_initialise()
+        self.net = self._distribute(self.model)
+
+        self.sequences = find_sequences(config.data.root, config.data.layout, config.data.split, config.data.blur_folder)
+        _check_patch_fits(self.sequences, config.data.patch_size)
+        data = config.data
+        if data.crops_per_window == 1:
+            base = VideoDeblurDataset(self.sequences, self.model.num_frames, data.patch_size, data.augment, train.seed)
+        else:  # whole frames, cut into several crops per window by EpochDrawDataset
+            base = VideoDeblurDataset(self.sequences, self.model.num_frames, None, False, train.seed)
+        self.dataset = EpochDrawDataset(base, data.crops_per_window, data.patch_size, data.augment, train.seed)
+        self.validator: Validator | None = None
+        self.logbook: Logbook | None = None
+        if self.context.is_main:
+            sequences = self._validation_sequences()
+            self.validator = Validator(sequences, self.model.num_frames, config.data) if sequences else None
+            self.logbook = Logbook(self.run_dir / "log.csv", self.step)
+
+    # ----------------------------------------------------------------------------------------------- set-up
+
+    def _distribute(self, module: nn.Module) -> nn.Module:
+        if not self.context.enabled:
+            return module
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(module, device_ids=ids)
+
+    def _validation_sequences(self) -> list:
+        """The validation set; without an explicit ``data.val_root``, a missing split only turns validation off."""
+        try:
+            return validation_sequences(self.config.data)
+        except UserError as exc:
+            if self.config.data.val_root:
+                raise
+            self._say(f"No validation set ({exc}); training without validation. Set data.val_root to add one.")
+            return []
+
+    def _say(self, message: str) -> None:
+        if not self.quiet:
+            tqdm.write(message)
+
+    def _restore_or_initialise(self) -> bool:
+        """Load ``state.pt`` if the run directory has one; else apply ``train.init_from``. True when resuming."""
+        if self.state_path.is_file():
+            state = load_state(self.state_path)
+            expected = model_metadata(self.model)
+            if state["model_name"] != expected["model"] or state["model_kwargs"] != _plain(expected["model_kwargs"]):
+                raise CheckpointError(
+                    f"Run directory {self.run_dir} holds a run of model '{state['model_name']}' with other settings "
+                    f"than '{expected['model']}' asked for here; choose another --run-dir or the same model."
+                )
+            if (state.get("adversary") is None) != (self.adversary is None):
+                raise CheckpointError(
+                    f"Run directory {self.run_dir} was trained with gan.enabled={state.get('adversary') is not None}; "
+                    "start a GAN run in a new directory with --init-from instead."
+                )
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scaler.load_state_dict(state["scaler"])
+            if self.ema is not None and state.get("ema") is not None:
+                self.ema.load_state_dict(state["ema"])
+            if self.adversary is not None:
+                self.adversary.load_state_dict(state["adversary"])
+            restore_rng_state(state["rng"], self.device)
+            self.step = int(state["step"])
+            self.elapsed_s = float(state["elapsed_s"])
+            self.best_psnr = state.get("best_psnr")
+            self._say(f"Resuming {describe_path(self.run_dir)} from step {self.step}.")
+            return True
+        if self.config.train.init_from:
+            path = resolve_weights_path(self.config.train.init_from)
+            load_weights_into(self.model, path)
+            if self.ema is not None:
+                self.ema = ModelEMA(self.model, self.config.train.ema_decay)
+            self._say(f"Starting from the weights in {path}.")
+        return False
+
+    def _loader(self) -> DataLoader:
+        workers = self.config.data.num_workers
+        sampler = StepBatchSampler(
+            self.config.train.seed, self.windows_per_step, len(self.dataset), self.step,
+            self.context.rank, self.context.world_size,
+        )
+        return DataLoader(
+            self.dataset, batch_sampler=sampler, collate_fn=collate_draws, num_workers=workers,
+            persistent_workers=workers > 0, pin_memory=self.device.type == "cuda",
+            worker_init_fn=ignore_interrupts_in_worker if workers > 0 else None,
+            prefetch_factor=4 if workers > 0 else None,
+        )
+
+    # ------------------------------------------------------------------------------------------------ steps
+
+    def _train_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """One optimiser step (and one discriminator step for DBLRGAN); returns detached scalars."""
+        blur = batch["blur"].to(self.device, non_blocking=True)
+        sharp = batch["sharp"].to(self.device, non_blocking=True)
+        with autocast_context(self.device, self.config.train.precision):
+            output = self.net(blur)
+        loss = self.loss_fn(output, sharp)
+        stats: dict[str, torch.Tensor] = {}
+        if self.adversary is not None and self.step >= self.config.gan.pretrain_steps:
+            with autocast_context(self.device, self.config.train.precision):
+                stats = self.adversary.discriminator_step(sharp, output)
+                adversarial = self.adversary.generator_loss(output)
+            loss = loss + self.config.gan.adv_weight * adversarial
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.config.optim.grad_clip:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return {"loss": loss.detach(), **stats}
+
+    def _set_learning_rate(self) -> float:
+        lr = learning_rate(self.step, self.config.optim, self.config.train.max_steps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    # ------------------------------------------------------------------------------------------- the loop
+
+    def fit(self) -> TrainResult:
+        """Train until ``train.max_steps``, the time limit, or a signal; checkpoint on the way and at the end."""
+        train = self.config.train
+        start_step = self.step
+        if self.context.is_main:
+            save_config(self.config, self.run_dir / "config.yaml")
+        if self.step >= train.max_steps:
+            self._say(f"{describe_path(self.run_dir)} already finished {self.step} of {train.max_steps} steps.")
+            return TrainResult(start_step, self.step, False, "", self.best_psnr, self.last_metrics)
+        if not self.resumed:
+            self._say(f"Training {self.config.model.name} into {describe_path(self.run_dir)}.")
+        session_start = last_checkpoint = time.monotonic()
+        running: dict[str, float] = {}
+        stopped_early = False
+        stop_signal = ""
+        progress = tqdm(
+            total=train.max_steps, initial=self.step, disable=self.quiet, unit="step", dynamic_ncols=True,
+            desc=self.config.model.name,
+        )
+        loader = self._loader()
+        batches = iter(loader)
+        with stop_on_signals() as stop:
+            self.net.train()
+            while self.step < train.max_steps:
+                tick = time.monotonic()
+                lr = self._set_learning_rate()
+                stats = self._train_step(next(batches))
+                self.step += 1
+                if self.ema is not None:
+                    self.ema.update(self.model)
+                now = time.monotonic()
+                self.elapsed_s += now - tick
+                out_of_time = train.max_minutes is not None and now - session_start >= 60 * train.max_minutes
+                flags = self._agree(stats["loss"], stop, out_of_time)
+                if not math.isfinite(flags["loss"]):
+                    raise TrainingDiverged(
+                        f"The loss became {flags['loss']} at step {self.step}; training stopped and the last good "
+                        f"checkpoint in {describe_path(self.run_dir)} was kept (try a lower optim.lr, "
+                        "optim.grad_clip, or train.precision fp32)."
+                    )
+                for key, value in {**stats, "loss": flags["loss"]}.items():
+                    running[key] = running.get(key, 0.0) + float(value)
+                running["count"] = running.get("count", 0) + 1
+                progress.update(1)
+                if self.step % train.log_every == 0 or self.step == train.max_steps:
+                    self._log(running, lr, progress)
+                    running = {}
+                stopping = flags["stop"] or flags["out_of_time"]
+                finished = self.step == train.max_steps
+                # After a signal, exit quickly (schedulers allow seconds): checkpoint without validating.
+                if self.step % train.val_every == 0 or finished or flags["out_of_time"]:
+                    self._validate()
+                due = now - last_checkpoint >= 60 * train.checkpoint_minutes  # only the main process writes
+                if self.step % train.checkpoint_every == 0 or finished or stopping or due:
+                    self._checkpoint()
+                    last_checkpoint = time.monotonic()
+                if stopping:
+                    stop_signal = (stop.signal_name or "a signal") if flags["stop"] else ""
+                    reason = stop_signal or "the time limit"
+                    self._say(f"Stopped by {reason} at step {self.step}; checkpoint written. Run again to resume.")
+                    stopped_early = True
+                    break
+        progress.close()
+        del batches, loader
+        return TrainResult(start_step, self.step, stopped_early, stop_signal, self.best_psnr, self.last_metrics)
+
+    def _agree(self, loss: torch.Tensor, stop: StopRequest, out_of_time: bool) -> dict[str, Any]:
+        """Make every process see the same mean loss and the same decision to stop.
+
+        The main process's clock alone decides the time limit, so that all processes stop at the same step.
+        """
+        values = torch.tensor(
+            [float(loss), float(stop.requested), float(out_of_time and self.context.is_main)], dtype=torch.float64
+        )
+        values = all_reduce_sum(values, self.context)
+        return {
+            "loss": float(values[0]) / self.context.world_size,
+            "stop": bool(values[1] > 0),
+            "out_of_time": bool(values[2] > 0),
+        }
+
+    # ------------------------------------------------------------------------------- logging and outputs
+
+    def _log(self, running: dict[str, float], lr: float, progress: tqdm) -> None:
+        count = running.pop("count")
+        means = {key: value / count for key, value in running.items()}
+        if self.logbook is not None:
+            self.logbook.add(step=self.step, elapsed_s=self.elapsed_s, lr=lr, **means)
+        postfix = {"loss": f"{means['loss']:.4g}", "lr": f"{lr:.2g}"}
+        if "d_real" in means:
+            postfix.update(d_real=f"{means['d_real']:.2f}", d_fake=f"{means['d_fake']:.2f}")
+        progress.set_postfix(postfix, refresh=False)
+
+    def _validate(self) -> None:
+        if self.validator is None:
+            return
+        weights = self.ema.module if self.ema is not None else self.model
+        self.last_metrics = self.validator.run(weights, self.device, self.config.train.precision)
+        if self.logbook is not None:
+            self.logbook.add(step=self.step, elapsed_s=self.elapsed_s, val_psnr=self.last_metrics["psnr"],
+                             val_ssim=self.last_metrics["ssim"])
+        improved = self.best_psnr is None or self.last_metrics["psnr"] > self.best_psnr
+        self._say(
+            f"step {self.step}: validation PSNR {self.last_metrics['psnr']:.2f} dB, SSIM {self.last_metrics['ssim']:.4f}"
+            + (" (best so far)" if improved else "")
+        )
+        if improved:
+            self.best_psnr = self.last_metrics["psnr"]
+            save_weights(self.run_dir / "best.safetensors", weights, self._weights_metadata())
+
+    def _weights_metadata(self) -> dict[str, Any]:
+        return {
+            "steps": self.step,
+            "data": str(self.config.data.root),
+            "metrics": self.last_metrics or {},
+            "ema": self.ema is not None,
+            "precision": self.config.train.precision,
+            "gan": self.config.gan.enabled,
+        }
+
+    def _checkpoint(self) -> None:
+        """Write ``last.safetensors`` then ``state.pt`` (rank 0 only), each atomically."""
+        if not self.context.is_main:
+            return
+        weights = self.ema.module if self.ema is not None else self.model
+        save_weights(self.run_dir / "last.safetensors", weights, self._weights_metadata())
+        metadata = model_metadata(self.model)
+        save_state(self.state_path, {
+            "step": self.step,
+            "elapsed_s": self.elapsed_s,
+            "best_psnr": self.best_psnr,
+            "model_name": metadata["model"],
+            "model_kwargs": _plain(metadata["model_kwargs"]),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "adversary": self.adversary.state_dict() if self.adversary is not None else None,
+            "rng": rng_state(self.device),
+        })
+        if self.logbook is not None:
+            self.logbook.write()
+
+
+def _check_patch_fits(sequences: list[Sequence], patch_size: int) -> None:
+    """Fail before training starts, not inside a DataLoader worker, when frames are smaller than the patches."""
+    from PIL import Image
+
+    for sequence in sequences:
+        with Image.open(sequence.sharp[0]) as image:  # reads the header only
+            width, height = image.size
+        if min(width, height) < patch_size:
+            raise ConfigError(
+                f"Sequence {sequence.name} has {width}x{height} frames, smaller than data.patch_size {patch_size}."
+            )
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, so kwargs compare equal after a save/load round trip."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,152 @@
+"""Every user mistake ends in one sentence on stderr, exit code 2, no traceback and no output left behind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import av
+import cv2
+import pytest
+from safetensors.torch import save_file
+
+from .conftest import make_video, moving_frame
+from vdeblur.cli import main
+from vdeblur.models import create_model
+
+
+def run_failing(capsys: pytest.CaptureFixture, folder: Path, *args: str) -> str:
+    """Run `vdeblur deblur ARGS`; assert it fails cleanly and writes nothing new in ``folder``."""
+    before = set(folder.rglob("*"))
+    code = main(["deblur", *args, "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    message = err.strip().splitlines()[-1]
+    assert message.startswith("vdeblur deblur: error: ") and message.endswith(".")
+    assert set(folder.rglob("*")) == before, "a (partial or temporary) output was left behind"
+    return message
+
+
+def test_missing_input(tmp_path: Path, tiny_weights: Path, capsys) -> None:
+    message = run_failing(capsys, tmp_path, str(tmp_path / "nope.mp4"), "-o", str(tmp_path / "o.mp4"),
+                          "--model", str(tiny_weights))
+    assert "not found" in message
+
+
+def test_folder_without_images(tmp_path: Path, tiny_weights: Path, capsys) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no frames here")
+    message = run_failing(
+        capsys, tmp_path, str(tmp_path / "empty"), "-o", str(tmp_path / "o"), "--model", str(tiny_weights)
+    )
+    assert "no image or video files" in message
+
+
+def test_file_that_is_not_a_video(tmp_path: Path, tiny_weights: Path, capsys) -> None:
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("this is text, not a video\n" * 50)
+    message = run_failing(capsys, tmp_path, str(fake), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_weights))
+    assert "Cannot open" in message
+
+
+def test_truncated_video_is_refused(tmp_path: Path, tiny_weights: Path, capsys) -> None:
+    """A cut-off MP4 loses its index (written last): it cannot be opened, so it is refused."""
+    whole = make_video(tmp_path / "whole.mp4", num_frames=10, audio=False)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    message = run_failing(capsys, tmp_path, str(cut), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_weights))
+    assert "corrupt" in message or "truncated" in message
+
+
+def test_video_with_zero_frames(tmp_path: Path, tiny_weights: Path, capsys) -> None:
+    empty = tmp_path / "empty.avi"  # AVI keeps the stream header of a stream without frames
+    with av.open(str(empty), "w") as out:
+        stream = out.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        out.start_encoding()
+    message = run_failing(capsys, tmp_path, str(empty), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_weights))
+    assert "no video frames" in message
+
+
+def test_mixed_frame_sizes(tmp_path: Path, tiny_weights: Path, capsys) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "1.png"), moving_frame(0, 20, 10))
+    cv2.imwrite(str(folder / "2.png"), moving_frame(1, 22, 10))
+    message = run_failing(capsys, tmp_path, str(folder), "-o", str(tmp_path / "o"), "--model", str(tiny_weights))
+    assert "differ in size" in message
+
+
+def test_unsupported_pixel_format(tmp_path: Path, tiny_weights: Path, capsys, monkeypatch) -> None:
+    """FFmpeg converts every software format it decodes; a frame it cannot convert must still fail cleanly."""
+    source = make_video(tmp_path / "v.mp4", num_frames=6, audio=False)
+
+    def refuse(*args, **kwargs):
+        raise ValueError("Conversion to rgb24 is not supported")
+
+    monkeypatch.setattr(av.VideoFrame, "to_ndarray", refuse)
+    message = run_failing(capsys, tmp_path, str(source), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_weights))
+    assert "pixel format" in message
+
+
+def test_unwritable_output_folder(tmp_path: Path, video_file: Path, tiny_weights: Path, capsys) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    message = run_failing(
+        capsys, tmp_path, str(video_file), "-o", str(blocker / "out.mp4"), "--model", str(tiny_weights)
+    )
+    assert "not a folder" in message
+
+
+def test_output_is_the_input(tmp_path: Path, video_file: Path, tiny_weights: Path, capsys) -> None:
+    link = tmp_path / "link.mp4"
+    link.hardlink_to(video_file)
+    message = run_failing(
+        capsys, tmp_path, str(video_file), "-o", str(link), "--model", str(tiny_weights), "--overwrite"
+    )
+    assert "is the input" in message
+    assert link.stat().st_size == video_file.stat().st_size
+
+
+def test_existing_output_needs_overwrite(tmp_path: Path, video_file: Path, tiny_weights: Path, capsys) -> None:
+    existing = tmp_path / "done.mp4"
+    existing.write_bytes(b"old")
+    message = run_failing(capsys, tmp_path, str(video_file), "-o", str(existing), "--model", str(tiny_weights))
+    assert "--overwrite" in message and existing.read_bytes() == b"old"
+
+
+def test_unknown_model_name(tmp_path: Path, video_file: Path, capsys) -> None:
+    message = run_failing(capsys, tmp_path, str(video_file), "-o", str(tmp_path / "o.mp4"), "--model", "no-such-model")
+    assert "Unknown model" in message
+
+
+def test_checkpoint_of_another_architecture(tmp_path: Path, video_file: Path, capsys) -> None:
+    other = create_model("dblrnet-cpu", channels=8, num_blocks=1, head_channels=8)
+    weights = tmp_path / "mislabelled.safetensors"
+    metadata = {"model": "sta-cpu", "model_kwargs": {"num_frames": 3}}
+    save_file({k: v.contiguous() for k, v in other.state_dict().items()}, str(weights),
+              metadata={"vdeblur": json.dumps(metadata)})
+    message = run_failing(capsys, tmp_path, str(video_file), "-o", str(tmp_path / "o.mp4"), "--model", str(weights))
+    assert "does not fit" in message
+
+
+def test_interrupted_run_leaves_nothing(tmp_path: Path, video_file: Path, tiny_weights: Path, monkeypatch) -> None:
+    """Ctrl-C in the middle of encoding: exit 130 and neither the output nor a temporary file remains."""
+    from vdeblur.io import video as video_io
+
+    calls = 0
+    original = video_io.VideoWriter.write
+
+    def interrupt(self, *args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 5:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(video_io.VideoWriter, "write", interrupt)
+    before = set(tmp_path.rglob("*"))
+    args = ["deblur", str(video_file), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_weights), "--quiet"]
+    assert main(args) == 130
+    assert set(tmp_path.rglob("*")) == before

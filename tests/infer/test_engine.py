@@ -1,0 +1,104 @@
+"""Tiling and feature caching against the model's own full-frame forward pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from .conftest import tiny_model
+from vdeblur.infer.deblurrer import Deblurrer
+from vdeblur.infer.engine import WindowEngine
+from vdeblur.infer.tiling import TileConfig, TilePlan
+
+CPU = torch.device("cpu")
+
+
+@pytest.mark.parametrize(("length", "tile", "align"), [(300, 96, 1), (517, 128, 8), (150, 168, 8), (64, 200, 4)])
+def test_blend_weights_form_a_partition_of_unity(length: int, tile: int, align: int) -> None:
+    plan = TilePlan(length, length + 37, tile, TileConfig(context=16, feather=8), align)
+    total = torch.zeros(length, length + 37)
+    for t in plan.tiles:
+        assert t.top % align == 0 and t.left % align == 0
+        t.crop(total).add_(t.weight)
+    torch.testing.assert_close(total, torch.ones_like(total))
+
+
+class SmallReceptiveField(nn.Module):
+    """Two 3×3 convolutions: each output pixel depends on a 5×5 neighbourhood only."""
+
+    num_frames = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 3, 3, padding=1))
+
+    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        return clip[:, 0] + 0.1 * self.body(clip[:, 0])
+
+
+def test_tiling_is_exact_when_the_context_covers_the_receptive_field() -> None:
+    torch.manual_seed(0)
+    model = SmallReceptiveField()
+    clip = torch.rand(1, 1, 3, 45, 67)
+    with torch.no_grad():
+        reference = model(clip).clamp(0, 1)
+    engine = WindowEngine(model, CPU, tile=16, tile_config=TileConfig(context=2, feather=3))
+    assert len(engine.plan(45, 67).tiles.tiles) > 6
+    torch.testing.assert_close(engine.deblur_clip(clip), reference, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_tiled_equals_untiled_within_one_level(cache: bool) -> None:
+    model = tiny_model()
+    frames = [torch.rand(3, 150, 230) for _ in range(4)]
+    whole = WindowEngine(model, CPU, tile=0, cache_features=cache)
+    tiled = WindowEngine(model, CPU, tile=128, cache_features=cache)
+    assert len(tiled.plan(150, 230).tiles.tiles) > 1
+    for a, b in zip(whole.run(frames), tiled.run(frames), strict=True):
+        assert (a - b).abs().max().item() < 1 / 255
+
+
+def test_feature_cache_equals_forward_on_replicated_windows() -> None:
+    """The streamed, cached output of frame i is the model's forward on frames (i-1, i, i+1), edges clamped."""
+    model = tiny_model()
+    frames = [torch.rand(3, 45, 67) for _ in range(5)]
+    with torch.no_grad():
+        expected = [
+            model(torch.stack([frames[min(max(i + k, 0), 4)] for k in (-1, 0, 1)])[None])[0].clamp(0, 1)
+            for i in range(5)
+        ]
+    engine = WindowEngine(model, CPU, tile=0, cache_features=True)
+    outputs = list(engine.run(iter(frames)))
+    assert len(outputs) == 5
+    for out, ref in zip(outputs, expected, strict=True):
+        torch.testing.assert_close(out, ref, atol=1e-4, rtol=0)
+
+
+def test_deblur_frames_streams_with_bounded_buffering() -> None:
+    """Lightweight streaming check: never more than a window's worth of frames are waiting inside."""
+    deblurrer = Deblurrer(tiny_model(), device="cpu", bf16=False)
+    pulled = 0
+
+    def frames():
+        nonlocal pulled
+        for i in range(40):
+            pulled += 1
+            yield np.full((16, 24, 3), i * 6, dtype=np.uint8)
+
+    most_waiting = 0
+    for done, out in enumerate(deblurrer.deblur_frames(frames()), start=1):
+        assert out.dtype == np.uint8 and out.shape == (16, 24, 3)
+        most_waiting = max(most_waiting, pulled - done)
+    assert done == 40
+    assert most_waiting <= deblurrer.num_frames // 2 + 1
+
+
+def test_bf16_autocast_stays_close_to_float32() -> None:
+    model = tiny_model()
+    clip = torch.rand(1, 3, 3, 40, 48)
+    fp32 = Deblurrer(model, device="cpu", bf16=False).deblur_clip(clip)
+    bf16 = Deblurrer(model, device="cpu", bf16=True).deblur_clip(clip)
+    assert bf16.dtype == torch.float32
+    assert (fp32 - bf16).abs().mean().item() < 0.02

@@ -1,0 +1,158 @@
+"""Factorized attention against a direct loop implementation of DESIGN §2 equations 1–6, and the non-local
+block against its own loop reference (Wang et al. 2018)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from vdeblur.models import FactorizedSTAttention, NonLocalBlock
+
+
+def _randomise(module: torch.nn.Module) -> None:
+    # Zero-initialised parts (W_o, W_z) would otherwise hide errors in everything behind them.
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.normal_(0.0, 0.7)
+
+
+def _softmax(values: list[float]) -> list[float]:
+    top = max(values)
+    exps = [math.exp(v - top) for v in values]
+    return [e / sum(exps) for e in exps]
+
+
+def _conv_at(weight: torch.Tensor, bias: torch.Tensor, image: torch.Tensor, out: int, h: int, w: int) -> float:
+    """One output value of a zero-padded, stride-1 2D convolution with an odd square kernel."""
+    half = weight.shape[-1] // 2
+    total = float(bias[out])
+    for c in range(image.shape[0]):
+        for dy in range(-half, half + 1):
+            for dx in range(-half, half + 1):
+                y, x = h + dy, w + dx
+                if 0 <= y < image.shape[1] and 0 <= x < image.shape[2]:
+                    total += float(weight[out, c, dy + half, dx + half]) * float(image[c, y, x])
+    return total
+
+
+@torch.no_grad()
+def loop_aggregate(block: FactorizedSTAttention, x: torch.Tensor, ref: int) -> torch.Tensor:
+    """Equations 1–6 for one sample ``x`` of shape (T, C, H, W), written as plain loops."""
+    frames, channels, height, width = x.shape
+    m_count, n_count = block.num_spatial, block.num_temporal
+    pixels = [(h, w) for h in range(height) for w in range(width)]
+    # (1) spatial maps, softmax over all pixels of a frame; (2) spatial squeeze.
+    g_s = [[[0.0] * channels for _ in range(m_count)] for _ in range(frames)]
+    for t in range(frames):
+        for m in range(m_count):
+            a_s = _softmax([_conv_at(block.f_s.weight, block.f_s.bias, x[t], m, h, w) for h, w in pixels])
+            for c in range(channels):
+                g_s[t][m][c] = sum(a * float(x[t, c, h, w]) for a, (h, w) in zip(a_s, pixels))
+    # (3) temporal maps: Conv1d over T (kernel 3, zero padding 1) on the spatial means, softmax over T.
+    means = [[float(x[t, c].mean()) for c in range(channels)] for t in range(frames)]
+    a_t = []
+    for n in range(n_count):
+        logits = []
+        for t in range(frames):
+            total = float(block.f_t.bias[n])
+            for k in range(3):
+                source = t + k - 1
+                if 0 <= source < frames:
+                    total += sum(float(block.f_t.weight[n, c, k]) * means[source][c] for c in range(channels))
+            logits.append(total)
+        a_t.append(_softmax(logits))
+    # (4) temporal squeeze into M·N descriptors, k = m·N + n.
+    g_st = [[sum(g_s[t][m][c] * a_t[n][t] for t in range(frames)) for c in range(channels)]
+            for m in range(m_count) for n in range(n_count)]
+    # (5) pixel maps on the reference frame, softmax over the M·N descriptors; (6) distribution.
+    y = torch.zeros(channels, height, width, dtype=torch.float64)
+    for h, w in pixels:
+        a_p = _softmax([_conv_at(block.f_p.weight, block.f_p.bias, x[ref], k, h, w) for k in range(len(g_st))])
+        for c in range(channels):
+            y[c, h, w] = sum(a_p[k] * g_st[k][c] for k in range(len(g_st)))
+    return y
+
+
+@pytest.fixture
+def block() -> FactorizedSTAttention:
+    block = FactorizedSTAttention(channels=3, num_spatial=2, num_temporal=3).double()
+    _randomise(block)
+    return block
+
+
+@pytest.mark.parametrize("ref", [0, 1, 2])
+def test_aggregate_equals_loop_implementation_of_equations(block: FactorizedSTAttention, ref: int) -> None:
+    x = torch.randn(2, 3, 3, 3, 4, dtype=torch.float64)
+    got = block.aggregate(x, ref)
+    for sample in range(x.shape[0]):
+        expected = loop_aggregate(block, x[sample], ref)
+        assert (got[sample] - expected).abs().max().item() <= 1e-9
+
+
+def test_attention_maps_normalise_along_hw_t_and_mn(block: FactorizedSTAttention) -> None:
+    x = torch.randn(2, 3, 3, 5, 4, dtype=torch.float64)
+    a_s, a_t, a_p = block.attention_maps(x, ref=1)
+    assert a_s.shape == (2, 3, 2, 20) and a_t.shape == (2, 3, 3) and a_p.shape == (2, 6, 20)
+    for maps, dim in ((a_s, -1), (a_t, -1), (a_p, 1)):
+        assert torch.allclose(maps.sum(dim=dim), torch.ones((), dtype=torch.float64), atol=1e-12)
+        assert (maps > 0).all()
+
+
+def test_new_gated_block_is_identity_on_reference_features() -> None:
+    block = FactorizedSTAttention(channels=8, num_spatial=2, num_temporal=2)
+    x = torch.randn(2, 5, 8, 6, 7)
+    assert torch.equal(block(x, ref=2), x[:, 2])
+
+
+def test_gated_output_matches_formula(block: FactorizedSTAttention) -> None:
+    x = torch.randn(1, 3, 3, 4, 4, dtype=torch.float64)
+    y = block.aggregate(x, 2)
+    gate = torch.sigmoid(torch.nn.functional.conv2d(torch.cat([x[:, 2], y], 1), block.gate.weight, block.gate.bias))
+    expected = x[:, 2] + gate * torch.nn.functional.conv2d(y, block.out.weight, block.out.bias)
+    assert torch.allclose(block(x, 2), expected, atol=1e-12)
+
+
+@torch.no_grad()
+def loop_non_local(block: NonLocalBlock, x: torch.Tensor, ref: int) -> torch.Tensor:
+    """Embedded-Gaussian non-local response at the reference frame, for one sample (T, C, H, W)."""
+    frames, channels, height, width = x.shape
+    positions = [(t, h, w) for t in range(frames) for h in range(height) for w in range(width)]
+
+    def embed(conv: torch.nn.Conv2d, t: int, h: int, w: int) -> list[float]:
+        return [_conv_at(conv.weight, conv.bias, x[t], o, h, w) for o in range(conv.out_channels)]
+
+    phi = [embed(block.phi, *p) for p in positions]
+    g = [embed(block.g, *p) for p in positions]
+    out = x[ref].clone()
+    for h in range(height):
+        for w in range(width):
+            theta = embed(block.theta, ref, h, w)
+            weights = _softmax([sum(a * b for a, b in zip(theta, key)) for key in phi])
+            y = [sum(wt * value[i] for wt, value in zip(weights, g)) for i in range(len(theta))]
+            for c in range(channels):
+                out[c, h, w] += float(block.out.bias[c]) + sum(float(block.out.weight[c, i, 0, 0]) * y[i]
+                                                              for i in range(len(y)))
+    return out
+
+
+@pytest.mark.parametrize("reference_only", [False, True])
+def test_non_local_equals_loop_reference(reference_only: bool) -> None:
+    block = NonLocalBlock(channels=4, inner_channels=3, reference_only=reference_only).double()
+    _randomise(block)
+    x = torch.randn(2, 3, 4, 2, 3, dtype=torch.float64)
+    got = block(x, ref=1)
+    for sample in range(2):
+        assert (got[sample] - loop_non_local(block, x[sample], 1)).abs().max().item() <= 1e-9
+
+
+def test_new_non_local_block_is_identity_on_reference_features() -> None:
+    x = torch.randn(1, 3, 8, 4, 4)
+    assert torch.equal(NonLocalBlock(8)(x, ref=1), x[:, 1])
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 5, 4, 4), (1, 3, 4, 4)])
+def test_attention_rejects_features_of_the_wrong_shape(shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match=r"expected features of shape \(B, T, C=4, H, W\)"):
+        FactorizedSTAttention(4, 2, 2)(torch.randn(*shape), ref=1)

@@ -1,0 +1,168 @@
+"""Every registered model: shapes, gradients, feature caching, input checks, presets and rebuild from kwargs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from skimage.color import rgb2ycbcr
+
+from vdeblur.errors import ConfigError
+from vdeblur.models import DBLRNet, create_discriminator, create_model, list_models
+
+
+def _randomise_zero_parameters(model: torch.nn.Module) -> None:
+    # W_o of a new attention block is zero, which blocks every gradient behind it; give it values so the
+    # gradient test and the cache test exercise the whole network.
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if not parameter.any():
+                parameter.normal_(0.0, 0.1)
+
+
+def test_list_models_names_the_presets() -> None:
+    assert list_models() == ["sta-cpu", "single-frame", "sta-paper", "dblrnet", "dblrnet-cpu"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list_models())
+def test_every_model_restores_a_37x53_clip_and_trains_every_parameter(name: str) -> None:
+    model = create_model(name)
+    _randomise_zero_parameters(model)
+    clip = torch.rand(2, model.num_frames, 3, 37, 53)
+    out = model(clip)
+    assert out.shape == (2, 3, 37, 53)
+    assert torch.isfinite(out).all()
+    (out - clip[:, model.num_frames // 2]).square().mean().backward()
+    without_gradient = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.any()]
+    assert without_gradient == []
+
+
+@pytest.mark.parametrize("name", [n for n in list_models() if create_model(n).supports_feature_cache])
+def test_forward_equals_decode_window_of_cached_frame_features(name: str) -> None:
+    model = create_model(name).eval()
+    _randomise_zero_parameters(model)
+    multiple = model.size_multiple
+    clip = torch.rand(1, model.num_frames, 3, 3 * multiple, 5 * multiple)
+    with torch.no_grad():
+        features = [model.encode_frame(clip[:, t]) for t in range(model.num_frames)]
+        cached = model.decode_window(features, clip[:, model.num_frames // 2])
+        direct = model(clip)
+    torch.testing.assert_close(cached, direct, rtol=1e-5, atol=1e-5)
+
+
+def test_sta_cpu_uses_its_neighbours_and_single_frame_shares_its_backbone() -> None:
+    sta = create_model("sta-cpu")
+    single = create_model("single-frame")
+    assert sta.num_frames == 5 and single.num_frames == 1
+    sta_shapes = {n: p.shape for n, p in sta.named_parameters() if not n.startswith("fusions.")}
+    assert sta_shapes == {n: p.shape for n, p in single.named_parameters()}
+    # Changing a neighbour frame must change the output (the local path lets it in even at initialisation).
+    clip = torch.rand(1, 5, 3, 32, 32)
+    other = clip.clone()
+    other[:, 0] = torch.rand(3, 32, 32)
+    with torch.no_grad():
+        assert not torch.allclose(sta(clip), sta(other))
+
+
+def test_sta_paper_is_factorized_attention_only() -> None:
+    model = create_model("sta-paper")
+    assert model.model_kwargs == {
+        "num_frames": 5, "width": 32, "growth": 32, "num_layers": 5, "num_spatial": 8, "num_temporal": 8,
+        "attention_levels": [1, 2], "local_fusion_levels": [], "unshuffle": 1,
+    }
+    assert not any(fusion.local is not None for fusion in model.fusions)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_model_kwargs_rebuild_the_same_architecture_through_json(name: str) -> None:
+    model = create_model(name, **({"num_frames": 3} if name.startswith("sta") else {}))
+    kwargs = json.loads(json.dumps(model.model_kwargs))
+    rebuilt = create_model(model.model_name, **kwargs)
+    assert rebuilt.model_name == name
+    assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {
+        k: v.shape for k, v in model.state_dict().items()
+    }
+
+
+def test_unknown_names_and_arguments_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="Unknown model 'nope'"):
+        create_model("nope")
+    with pytest.raises(ConfigError, match="no argument 'widht'"):
+        create_model("sta-cpu", widht=8)
+    with pytest.raises(ConfigError, match="num_frames must be a positive odd number"):
+        create_model("sta-cpu", num_frames=4)
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        ((1, 3, 16, 16), r"expected a clip of shape \(B, T=5, C=3, H, W\), got a 4-D tensor"),
+        ((1, 4, 3, 16, 16), r"expected a clip of shape \(B, T=5, C=3, H, W\) with an odd number of frames"),
+        ((1, 5, 4, 16, 16), r"expected a clip of shape \(B, T=5, C=3, H, W\), got \(1, 5, 4, 16, 16\)"),
+        ((1, 3, 3, 16, 16), r"expected a clip of shape \(B, T=5, C=3, H, W\), got \(1, 3, 3, 16, 16\)"),
+    ],
+)
+@pytest.mark.parametrize("name", ["sta-cpu", "dblrnet-cpu"])
+def test_wrong_input_shapes_raise_value_error_naming_the_expected_shape(
+    name: str, shape: tuple[int, ...], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        create_model(name)(torch.rand(*shape))
+
+
+def test_encode_frame_requires_the_size_multiple() -> None:
+    model = create_model("sta-cpu")
+    assert model.size_multiple == 8
+    with pytest.raises(ValueError, match="multiples of 8"):
+        model.encode_frame(torch.rand(1, 3, 36, 40))
+
+
+def test_dblrnet_has_the_paper_sizes() -> None:
+    model = create_model("dblrnet")
+    # 3->16 and 16->64 Conv3d, 15 residual blocks (bias-free convs + BN), 64->256->256->3 head.
+    assert sum(p.numel() for p in model.parameters()) == 1_883_491
+    assert model.num_frames == 5
+    assert sum(p.numel() for p in create_model("dblrnet", color="y").parameters()) < 1_883_491
+
+
+def test_dblrnet_y_restores_luma_and_keeps_the_centre_frame_chroma(photo: np.ndarray) -> None:
+    model = create_model("dblrnet-cpu", color="y").eval()
+    frames = np.stack([np.roll(photo, shift, axis=1) for shift in (-2, -1, 0, 1, 2)])  # (5, H, W, 3)
+    clip = torch.from_numpy(frames).permute(0, 3, 1, 2)[None]
+    with torch.no_grad():
+        out = model(clip)[0].permute(1, 2, 0).double().numpy()
+        # scikit-image's studio-range BT.601 YCbCr is an affine map of the full-range one used inside.
+        luma = (rgb2ycbcr(frames.astype(np.float64))[..., 0] - 16.0) / 219.0
+        expected_luma = model.restore(torch.from_numpy(luma).float()[None, :, None])[0, 0].double().numpy()
+    assert np.abs(rgb2ycbcr(out)[..., 1:] - rgb2ycbcr(photo.astype(np.float64))[..., 1:]).max() < 1e-3
+    assert np.abs((rgb2ycbcr(out)[..., 0] - 16.0) / 219.0 - expected_luma).max() < 1e-5
+
+
+def test_dblrnet_rejects_an_unknown_colour() -> None:
+    with pytest.raises(ConfigError, match="color must be 'rgb' or 'y'"):
+        DBLRNet(color="yuv")
+
+
+def test_discriminator_gives_one_logit_per_frame_and_trains_every_parameter() -> None:
+    disc = create_discriminator()
+    logits = disc(torch.rand(3, 3, 32, 40))
+    assert logits.shape == (3,)
+    logits.sum().backward()
+    assert all(p.grad is not None and p.grad.any() for p in disc.parameters())
+    with pytest.raises(ConfigError, match="Unknown discriminator"):
+        create_discriminator("patchgan")
+
+
+def test_sta_cpu_under_bf16_autocast_stays_close_to_float32() -> None:
+    model = create_model("sta-cpu").eval()
+    _randomise_zero_parameters(model)
+    clip = torch.rand(1, 5, 3, 48, 64)
+    with torch.no_grad():
+        reference = model(clip)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = model(clip)
+    assert torch.isfinite(low).all()
+    assert (low.float() - reference).abs().max().item() < 0.05

@@ -1,0 +1,46 @@
+"""Weights files: a round trip rebuilds the same network, and wrong files fail with the right error."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vdeblur.checkpoint import load_model, load_weights_into, read_weights, save_weights
+from vdeblur.errors import CheckpointError, UserError
+from vdeblur.models import create_model
+
+
+def test_round_trip_rebuilds_model_from_metadata_alone(tmp_path):
+    model = create_model("dblrnet-cpu").eval()
+    save_weights(tmp_path / "w.safetensors", model, {"steps": 7})
+    _, metadata = read_weights(tmp_path / "w.safetensors")
+    assert metadata["steps"] == 7 and metadata["model"] == "dblrnet-cpu"
+    loaded = load_model(tmp_path / "w.safetensors")
+    clip = torch.rand(1, model.num_frames, 3, 19, 23)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(clip), model(clip), rtol=0, atol=0)
+
+
+def test_run_directory_prefers_best_weights(tmp_path):
+    best, last = create_model("single-frame"), create_model("single-frame")
+    save_weights(tmp_path / "last.safetensors", last)
+    save_weights(tmp_path / "best.safetensors", best)
+    loaded = load_model(tmp_path)
+    for name, tensor in best.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name
+
+
+def test_weights_of_another_architecture_are_refused(tmp_path):
+    save_weights(tmp_path / "dblr.safetensors", create_model("dblrnet-cpu"))
+    with pytest.raises(CheckpointError, match="dblrnet-cpu"):
+        load_weights_into(create_model("single-frame"), tmp_path / "dblr.safetensors")
+
+
+def test_bad_model_specs_raise_the_matching_error(tmp_path):
+    (tmp_path / "junk.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(CheckpointError, match="not a valid safetensors"):
+        load_model(tmp_path / "junk.safetensors")
+    with pytest.raises(UserError, match="Unknown model 'no-such-net'"):
+        load_model("no-such-net")
+    with pytest.raises(CheckpointError, match="not found"):
+        load_model(tmp_path / "missing.safetensors")

@@ -1,0 +1,43 @@
+"""`vdeblur train` on the command line: shorthands, saved config, resuming, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from vdeblur.cli import main
+from vdeblur.train.state import load_state, run_dir_lock
+
+CONFIGS = Path(__file__).parents[2] / "configs"
+
+
+def _argv(run: Path, data: Path, steps: int) -> list[str]:
+    return [
+        "train", "--config", str(CONFIGS / "single-frame.yaml"), "--data", str(data), "--run-dir", str(run),
+        "--max-steps", str(steps), "--batch-size", "2", "--patch-size", "24", "--workers", "0", "--device", "cpu",
+        "--set", "model.kwargs={width: 8, growth: [4, 8, 8], num_layers: 2}", "--set", "data.val_crop=null",
+        "--set", "train.precision=fp32", "--set", "train.threads=1", "--set", "data.crops_per_window=1",
+    ]
+
+
+def test_train_command_saves_config_and_resumes(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    assert main(_argv(run, tiny_dataset, 2)) == 0
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["model"] == {"name": "single-frame", "kwargs": {"width": 8, "growth": [4, 8, 8], "num_layers": 2}}
+    assert saved["data"]["patch_size"] == 24 and saved["train"]["max_steps"] == 2
+    capsys.readouterr()
+    # Resuming needs only the run directory: the saved config is the base, the shorthand extends the run.
+    assert main(["train", "--run-dir", str(run), "--max-steps", "3"]) == 0
+    assert "Resuming" in capsys.readouterr().out
+    assert load_state(run / "state.pt")["step"] == 3
+
+
+def test_train_command_errors_are_one_sentence(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+    assert main(["train", "--run-dir", str(tmp_path / "r"), "--data", str(tiny_dataset), "--set", "optim.lrr=1"]) == 2
+    assert "Unknown config key 'optim.lrr' (did you mean 'lr'?)" in capsys.readouterr().err
+    run = tmp_path / "busy"
+    with run_dir_lock(run):
+        assert main(_argv(run, tiny_dataset, 1)) == 2
+    assert "in use by another training process" in capsys.readouterr().err
