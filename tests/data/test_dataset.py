@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+from torch.utils.data import DataLoader
 
+import vdeblur.data.dataset as dataset_module
 from vdeblur.data import Sequence, VideoDeblurDataset, find_sequences, window_indices
 from vdeblur.errors import MediaError, UserError
 from vdeblur.io.images import write_image
@@ -48,6 +51,16 @@ def test_items_are_the_window_files_without_augmentation(tmp_path):
         np.testing.assert_array_equal(item["sharp"].numpy(), _read(sequence.sharp[index]).transpose(2, 0, 1))
 
 
+def test_an_item_reads_only_its_window_and_target(tmp_path, monkeypatch):
+    (sequence,) = sequences = _sequence(tmp_path, count=9)
+    dataset = VideoDeblurDataset(sequences, num_frames=3)
+    reads = []
+    original = dataset_module.read_image
+    monkeypatch.setattr(dataset_module, "read_image", lambda path: reads.append(path) or original(path))
+    dataset[4]
+    assert sorted(reads) == sorted([sequence.sharp[4], *sequence.blur[3:6]])
+
+
 def _dihedral_crops(image, size):
     """Every crop of ``image`` of side ``size`` under every flip/turn (an independent search space)."""
     for top in range(image.shape[0] - size + 1):
@@ -88,6 +101,13 @@ def test_same_seed_same_items_new_epoch_new_draws(tmp_path):
     second = VideoDeblurDataset(sequences, 3, patch_size=16, augment=True, seed=3)
     for index in reversed(range(len(first))):  # order of access must not matter (DataLoader workers)
         assert np.array_equal(first[index]["blur"], second[index]["blur"])
+    # DataLoader workers (separate processes, each given a share of the indices) build the same items.
+    first.set_epoch(2)
+    loader = DataLoader(first, batch_size=None, num_workers=2)
+    for index, item in enumerate(loader):
+        assert item["key"] == first.key(index)
+        assert torch.equal(item["blur"], first[index]["blur"]) and torch.equal(item["sharp"], first[index]["sharp"])
+    first.set_epoch(0)
     before = [first[i]["sharp"] for i in range(len(first))]
     first.set_epoch(1)
     after = [first[i]["sharp"] for i in range(len(first))]
@@ -100,6 +120,13 @@ def test_corrupt_frame_names_the_file(tmp_path):
     dataset = VideoDeblurDataset(sequences, num_frames=3)
     with pytest.raises(MediaError, match="0001.png"):
         dataset[0]
+
+
+def test_frame_deleted_after_listing_names_the_file(tmp_path):
+    sequences = _sequence(tmp_path, count=3)
+    sequences[0].sharp[2].unlink()
+    with pytest.raises(MediaError, match=r"not found: .*sharp[/\\]0002\.png"):
+        VideoDeblurDataset(sequences, num_frames=3)[2]
 
 
 def test_bad_arguments(tmp_path):

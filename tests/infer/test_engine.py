@@ -102,3 +102,16 @@ def test_bf16_autocast_stays_close_to_float32() -> None:
     bf16 = Deblurrer(model, device="cpu", bf16=True).deblur_clip(clip)
     assert bf16.dtype == torch.float32
     assert (fp32 - bf16).abs().mean().item() < 0.02
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_channels_last_gives_the_outputs_of_the_contiguous_layout(cache: bool) -> None:
+    frames = [torch.rand(3, 45, 67) for _ in range(4)]
+    contiguous = WindowEngine(tiny_model(), CPU, tile=0, cache_features=cache, channels_last=False)
+    nhwc = WindowEngine(tiny_model(), CPU, tile=0, cache_features=cache)  # the default on the CPU
+    convs = [p for p in nhwc.model.parameters() if p.dim() == 4]
+    assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
+    assert not all(p.is_contiguous(memory_format=torch.channels_last) for p in contiguous.model.parameters()
+                   if p.dim() == 4)
+    for a, b in zip(contiguous.run(frames), nhwc.run(frames), strict=True):
+        torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)

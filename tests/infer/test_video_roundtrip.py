@@ -123,3 +123,53 @@ def test_many_videos_shared_between_processes(tmp_path: Path, tiny_weights: Path
     assert main(["deblur", str(videos), "-o", str(out), "--model", str(tiny_weights), "--quiet"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["a.mp4", "b.mp4", "c.mkv"]
     assert decoded(out / "c.mkv")["count"] == 3
+
+
+def test_video_streaming_holds_a_bounded_number_of_frames(tmp_path: Path, tiny_weights: Path, monkeypatch) -> None:
+    """Decoded-but-not-yet-written frames stay below the queues plus one window, however long the video."""
+    from vdeblur.infer import deblurrer as api
+    from vdeblur.infer import sources
+
+    counts = {"decoded": 0, "written": 0, "most_in_flight": 0}
+    decode, write = sources.VideoSource.__iter__, sources.VideoSink.write
+
+    def counting_decode(self):
+        for frame in decode(self):
+            counts["decoded"] += 1
+            yield frame
+
+    def counting_write(self, image, frame):
+        counts["most_in_flight"] = max(counts["most_in_flight"], counts["decoded"] - counts["written"])
+        counts["written"] += 1
+        write(self, image, frame)
+
+    monkeypatch.setattr(sources.VideoSource, "__iter__", counting_decode)
+    monkeypatch.setattr(sources.VideoSink, "write", counting_write)
+    source = make_video(tmp_path / "long.mp4", num_frames=90, size=(16, 16), audio=False)
+    deblurrer = Deblurrer(tiny_weights, device="cpu", bf16=False)
+    assert deblurrer.deblur_video(source, tmp_path / "out.mp4", progress=False) == 90
+    # reader queue + the frame being put, the window's look-ahead, writer queue + the frame being written
+    bound = (api._QUEUE + 1) + deblurrer.num_frames + (api._QUEUE + 1)
+    assert counts["written"] == 90 and 0 < counts["most_in_flight"] <= bound < 90 / 2
+
+
+def test_colour_range_and_space_are_kept(tmp_path: Path, tiny_weights: Path) -> None:
+    source = tmp_path / "full_range.mp4"
+    tags = (2, 1, 1, 1)  # full ("JPEG") range, BT.709 matrix, primaries and transfer: none is FFmpeg's default
+    with av.open(str(source), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 32, 24, "yuv420p"
+        context = stream.codec_context
+        context.color_range, context.colorspace, context.color_primaries, context.color_trc = tags
+        for i in range(4):
+            rgb = av.VideoFrame.from_ndarray(moving_frame(i, 32, 24), format="rgb24")
+            frame = rgb.reformat(format="yuv420p", dst_colorspace="itu709", dst_color_range="JPEG")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    out_path = tmp_path / "out.mp4"
+    assert main(["deblur", str(source), "-o", str(out_path), "--model", str(tiny_weights), "--quiet"]) == 0
+    for path in (source, out_path):
+        with av.open(str(path)) as container:
+            frame = next(container.decode(video=0))
+            assert (frame.color_range, frame.colorspace, frame.color_primaries, frame.color_trc) == tags, path

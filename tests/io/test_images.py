@@ -57,3 +57,16 @@ def test_atomic_output_leaves_nothing_behind_on_error(tmp_path):
             raise RuntimeError("interrupted")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
+
+
+def test_atomic_output_gives_ordinary_file_permissions_even_if_the_writer_recreates_the_file(tmp_path):
+    import os
+
+    target = tmp_path / "w.bin"
+    with atomic_output(target) as tmp:
+        tmp.unlink()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT, 0o600)  # what safetensors' writer does
+        os.close(fd)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -8,9 +8,9 @@ import skimage.data
 from vdeblur.synth.build import Plan
 from vdeblur.synth.color import boost_highlights, linear_to_srgb, srgb_to_linear
 from vdeblur.synth.flow import FlowInterpolator
-from vdeblur.synth.pipeline import expose
+from vdeblur.synth.pipeline import Degradation, expose, render_sequence
 from vdeblur.synth.scene import Camera, Scene, StillBackground
-from vdeblur.synth.trajectory import MotionPath, exposure_lengths
+from vdeblur.synth.trajectory import MotionPath, exposure_lengths, linear_motion, random_shake
 
 
 def _horizontal_path(speed: float, num_frames: int) -> MotionPath:
@@ -37,6 +37,17 @@ def test_static_scene_averages_to_itself():
     np.testing.assert_allclose(sharp, canvas, atol=1e-5)
 
 
+def test_static_photograph_comes_back_unchanged_through_linear_light_and_8_bits():
+    photo = np.ascontiguousarray(skimage.data.astronaut()[100:140, 150:200])  # real 8-bit sRGB content
+    canvas = srgb_to_linear(photo.astype(np.float32) / 255)
+    camera = Camera((50, 40), (24.5, 19.5), path=None)
+    plan = Plan(Scene(StillBackground(canvas), camera), num_frames=2, exposure=1.0, footage_motion=3.0, facts={})
+    clean = Degradation(shot=0.0, read=0.0, codec="none", quality=0)
+    for blurred8, sharp8 in render_sequence(plan, clean, np.random.default_rng(0)):
+        assert np.abs(blurred8.astype(int) - photo).max() <= 1
+        assert np.abs(sharp8.astype(int) - photo).max() <= 1
+
+
 def test_horizontal_motion_over_a_step_edge_gives_a_ramp_of_the_blur_length():
     speed, exposure = 24.0, 0.5  # 12 pixels travelled while the shutter is open
     width, height, margin = 96, 8, 40
@@ -55,6 +66,25 @@ def test_horizontal_motion_over_a_step_edge_gives_a_ramp_of_the_blur_length():
     assert np.all(steps > 0) and steps.std() < 0.2 * steps.mean()
     # The sharp frame keeps the edge sharp (one transition pixel at most from resampling).
     assert np.count_nonzero((sharp[height // 2, :, 0] > 0.05) & (sharp[height // 2, :, 0] < 0.95)) <= 2
+    # Written in 8-bit sRGB, the half-exposed pixel is sRGB(0.5) = 188, not the 128 of averaging sRGB values.
+    clean = Degradation(shot=0.0, read=0.0, codec="none", quality=0)
+    written = list(render_sequence(plan, clean, np.random.default_rng(0)))[1][0][height // 2, :, 0]
+    half = int(np.argmin(np.abs(row - 0.5)))
+    assert abs(row[half] - 0.5) < 0.05
+    srgb_half = 1.055 * row[half] ** (1 / 2.4) - 0.055  # IEC 61966-2-1, written out independently
+    assert abs(int(written[half]) - 255 * srgb_half) <= 1
+
+
+def test_paths_of_short_sequences_have_the_requested_blur():
+    # One- to three-frame sequences once drew NaN or motionless paths (noise normalised over too few points).
+    for frames in (1, 2, 3):
+        for seed in range(10):
+            shake = random_shake(np.random.default_rng(seed), frames, exposure=0.5, blur_length=12.0)
+            assert np.isfinite([shake.x, shake.y, shake.angle, shake.log_scale]).all()
+            assert abs(np.median(exposure_lengths(shake, frames, 0.5)) - 12.0) < 1e-6
+            assert shake.times[-1] == frames + 1.0
+            moving = linear_motion(np.random.default_rng(seed), frames, exposure=0.5, blur_length=12.0)
+            assert 4.0 < np.median(exposure_lengths(moving, frames, 0.5)) < 36.0
 
 
 def test_boosted_highlights_stay_saturated_after_averaging():

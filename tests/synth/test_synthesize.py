@@ -74,6 +74,24 @@ def test_command_line_and_its_errors(tmp_path, sources, capsys):
         synthesize(sources, tmp_path, split="valid")
 
 
+def test_frame_folder_is_read_in_natural_order(tmp_path):
+    from vdeblur.synth.sources import Source, load_clip
+
+    for i in range(11):  # unpadded names: f10 sorts before f2 as text
+        write_image(tmp_path / f"f{i}.png", np.full((8, 8, 3), 20 * i, np.uint8))
+    frames = load_clip(Source(tmp_path, "frames"), long_side=64, max_frames=100)
+    assert [int(frame[0, 0, 0]) for frame in frames] == [20 * i for i in range(11)]
+    write_image(tmp_path / "f11.png", np.zeros((8, 10, 3), np.uint8))  # a photo, not a frame of this clip
+    with pytest.raises(UserError, match="f11.png differs in size from f0.png; pass photographs as separate files"):
+        load_clip(Source(tmp_path, "frames"), long_side=64, max_frames=100)
+
+
+def test_output_that_is_a_file_is_a_user_error(tmp_path, sources):
+    (tmp_path / "out.txt").write_text("")
+    with pytest.raises(UserError, match="is a file"):
+        synthesize(sources[:1], tmp_path / "out.txt", config=SMALL)
+
+
 def test_sensor_noise_variance_follows_shot_and_read_terms():
     rng = np.random.default_rng(0)
     for level in (0.05, 0.4):
@@ -90,3 +108,22 @@ def test_h264_roundtrip_keeps_frames_close():
     for original, result in zip(frames, decoded):
         mse = np.mean((original.astype(float) - result.astype(float)) ** 2)
         assert 10 * np.log10(255**2 / mse) > 30
+
+
+def test_small_photo_keeps_its_size_and_calms_the_shake(tmp_path):
+    from vdeblur.synth.build import plan_still
+
+    photo = tmp_path / "small.png"
+    write_image(photo, skimage.data.coffee()[:300, :400])
+    strong = SynthConfig(frames=4, blur_min=40.0, blur_max=40.0, parallax_probability=0.0, object_probability=0.0)
+    plan = plan_still(np.random.default_rng(0), photo, [], strong)
+    width, height = plan.scene.camera.out_size
+    assert min(width, height) >= 0.8 * 300 - 2  # 80% of the photo, less rounding to even sizes
+    assert 0 < plan.facts["blur"] < 40.0  # calmed, and recorded as calmed
+    # The shaking camera never looks past the canvas: every output corner stays inside it at every instant.
+    canvas_h, canvas_w = plan.scene.background.canvas.shape[:2]
+    corners = np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], np.float64).T
+    for t in np.linspace(-0.5, 3.5, 33):
+        to_canvas = np.linalg.inv(np.vstack([plan.scene.camera.matrix(float(t)), [0, 0, 1]]))
+        points = (to_canvas @ corners)[:2]
+        assert points.min() >= -0.5 and points[0].max() <= canvas_w + 0.5 and points[1].max() <= canvas_h + 0.5

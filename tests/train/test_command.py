@@ -41,3 +41,18 @@ def test_train_command_errors_are_one_sentence(tiny_dataset: Path, tmp_path: Pat
     with run_dir_lock(run):
         assert main(_argv(run, tiny_dataset, 1)) == 2
     assert "in use by another training process" in capsys.readouterr().err
+
+
+def test_unreadable_frame_in_a_dataloader_worker_is_one_sentence(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    (data / "seq1" / "blur" / "0003.png").write_bytes(b"not a png")
+    # 10 items, 2 per step: the broken one is drawn within the first 5 steps, in a worker process.
+    assert main([*_argv(tmp_path / "run", data, 6), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "DataLoader worker" not in err
+    assert err.strip().splitlines()[-1] == (
+        f"vdeblur train: error: Cannot read image {data / 'seq1' / 'blur' / '0003.png'}: it is corrupt or not an image."
+    )

@@ -114,12 +114,16 @@ def _dvd_split_folders(root: Path) -> bool:
     return any((s / "GT").is_dir() and (s / "input").is_dir() for split in ("train", "test") for s in _subdirs(root / split))
 
 
+def _dvd_videos_folder(root: Path) -> Path:
+    """Where the DVD videos sit: ``quantitative_datasets`` as shipped, or ``root`` itself when given that folder."""
+    return root / "quantitative_datasets" if (root / "quantitative_datasets").is_dir() else root
+
+
 def _dvd(root: Path, split: str, blur_folder: str) -> list[Sequence]:
     if _dvd_split_folders(root) and split != "all":
         split_dir = _split_dir(root, split, {}, "DVD")
         return [pair_sequence(s.name, s / "input", s / "GT") for s in _subdirs(split_dir) if (s / "GT").is_dir()]
-    base = root / "quantitative_datasets" if (root / "quantitative_datasets").is_dir() else root
-    seqs = [s for s in _subdirs(base) if (s / "GT").is_dir()]
+    seqs = [s for s in _subdirs(_dvd_videos_folder(root)) if (s / "GT").is_dir()]
     if split == "test":
         seqs = [s for s in seqs if s.name in DVD_TEST_SEQUENCES]
     elif split == "train":
@@ -151,8 +155,8 @@ def _looks_generic(root: Path) -> bool:
 
 
 def _looks_dvd(root: Path) -> bool:
-    base = root / "quantitative_datasets" if (root / "quantitative_datasets").is_dir() else root
-    return any((s / "input").is_dir() and (s / "GT").is_dir() for s in _subdirs(base)) or _dvd_split_folders(root)
+    in_videos_folder = any((s / "input").is_dir() and (s / "GT").is_dir() for s in _subdirs(_dvd_videos_folder(root)))
+    return in_videos_folder or _dvd_split_folders(root)
 
 
 def _looks_bsd(root: Path) -> bool:

@@ -47,13 +47,21 @@ def export_torchscript(
     for plan, module in zip(plans, traced, strict=True):
         target = part_path(path, plan.info.role)
         extra = {INFO_FILE: json.dumps(plan.info.to_dict(), sort_keys=True)}
-        write_with(target, lambda tmp, module=module, extra=extra: torch.jit.save(module, str(tmp), _extra_files=extra))
+        write_with(target, lambda tmp, module=module, extra=extra: _save(module, tmp, extra))
         written.append(target)
     return written
+
+
+def _save(module: torch.jit.ScriptModule, path: Path, extra: dict[str, str]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(module, str(path), _extra_files=extra)
 
 
 def load_torchscript(path: str | os.PathLike) -> tuple[torch.jit.ScriptModule, GraphInfo]:
     """Load an exported TorchScript graph and its ``GraphInfo``."""
     extra = {INFO_FILE: ""}
-    module = torch.jit.load(str(path), _extra_files=extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        module = torch.jit.load(str(path), _extra_files=extra)
     return module, GraphInfo.from_dict(json.loads(extra[INFO_FILE]))

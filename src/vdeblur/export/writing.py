@@ -20,7 +20,8 @@ def write_with(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
         with atomic_output(path) as tmp:
             write(tmp)
     except OSError as exc:
-        raise UserError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+        raise UserError(f"Cannot write {path}: {exc.strerror or exc}{where}.") from exc
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:

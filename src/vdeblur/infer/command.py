@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (default 18)")
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                         help="bfloat16 autocast (default: on where the hardware supports it natively)")
+    parser.add_argument("--backend", default="torch",
+                        help="torch (default), or onnxruntime: run an ONNX export of the model with ONNX Runtime "
+                             "(CPU, float32)")
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,9 @@ def run(args: argparse.Namespace) -> int:
 
     from vdeblur.infer.deblurrer import Deblurrer  # imported late: it pulls in torch and the models
 
-    deblurrer = Deblurrer(model=args.model, device=_device_name(args.device), tile=args.tile, bf16=args.bf16)
+    deblurrer = Deblurrer(
+        model=args.model, device=_device_name(args.device), tile=args.tile, bf16=args.bf16, backend=args.backend
+    )
     if len(jobs) == 1:
         _deblur(deblurrer, jobs[0], args)
         return 0

@@ -47,9 +47,12 @@ class Deblurrer:
         tile_config: tile overlap settings.
         cache_features: reuse each frame's encoder features across windows (None: when the model supports it
             and it fits in memory).
+        backend: ``torch``, or ``onnxruntime`` to run an ONNX export of the model with ONNX Runtime (CPU and
+            float32 only: ``device`` "auto" means the CPU there, and bf16 is off).
 
     Raises:
-        UserError: unknown model or device; CheckpointError for unreadable or mismatched weights.
+        UserError: unknown model, device or backend, or a backend that cannot honour ``device``/``bf16``;
+            CheckpointError for unreadable or mismatched weights.
     """
 
     def __init__(
@@ -61,9 +64,14 @@ class Deblurrer:
         bf16: bool | None = None,
         tile_config: TileConfig = TileConfig(),
         cache_features: bool | None = None,
+        backend: str = "torch",
     ) -> None:
+        if backend == "onnxruntime":
+            device = "cpu" if device == "auto" else device
         self.device = device if isinstance(device, torch.device) else select_device(device)
         self.model = model if isinstance(model, nn.Module) else load_model(model, self.device)
+        if backend != "torch":
+            self.model, bf16 = _runtime_model(self.model, backend, self.device, bf16)
         self.engine = WindowEngine(
             self.model, self.device, dtype=autocast_dtype(self.device, bf16), tile=tile,
             tile_config=tile_config, cache_features=cache_features,
@@ -211,6 +219,21 @@ def _open_sink(
     else:
         inner = FolderSink(stack.enter_context(atomic_folder(target)), source)
     return _Sink(inner, side_by_side)
+
+
+def _runtime_model(
+    model: nn.Module, backend: str, device: torch.device, bf16: bool | None
+) -> tuple[nn.Module, bool | None]:
+    """``model`` behind ``backend`` (see `vdeblur.bench.backends`), and the bf16 setting that backend allows."""
+    from vdeblur.bench.backends import prepare_model
+
+    if backend == "onnxruntime":
+        if device.type != "cpu":
+            raise UserError(f"The onnxruntime backend runs on the CPU only, not on {device}; use --device cpu.")
+        if bf16:
+            raise UserError("The onnxruntime backend runs in float32 only; drop --bf16 or use --backend torch.")
+        bf16 = False
+    return prepare_model(model, backend), bf16
 
 
 def _abort_on_error(sink: VideoSink | FolderSink) -> None:

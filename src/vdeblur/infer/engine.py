@@ -49,6 +49,10 @@ class WindowEngine:
         tile_config: tile overlap settings.
         cache_features: use feature caching when the model supports it (None: when it fits in memory).
         memory_fraction: share of the device's free memory the automatic tile size may plan for.
+        channels_last: store the model's weights channels-last (NHWC), the layout of oneDNN's fast CPU
+            convolutions; it changes no value, only speed (None: on the CPU, for a model with convolution
+            weights). Like moving it to ``device``, this converts ``model`` in place. The frames given to
+            ``encode_frame`` are converted too: in float32 that measured clearly faster than weights alone.
     """
 
     def __init__(
@@ -61,8 +65,13 @@ class WindowEngine:
         tile_config: TileConfig = TileConfig(),
         cache_features: bool | None = None,
         memory_fraction: float = 0.5,
+        channels_last: bool | None = None,
     ) -> None:
-        self.model = model.to(device).eval()
+        if channels_last is None:  # only convolution weights have a layout (an ONNX Runtime model has none here)
+            channels_last = device.type == "cpu" and any(p.dim() == 4 for p in model.parameters())
+        self.channels_last = channels_last
+        layout = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.model = model.to(device, memory_format=layout).eval()
         self.device = device
         self.dtype = dtype
         self.tile = tile
@@ -172,7 +181,12 @@ class WindowEngine:
 
     def _encode(self, frame: torch.Tensor, tiles: TilePlan) -> list[Any]:
         with self._context():
-            return [self.model.encode_frame(pad_to_multiple(t.crop(frame), self.size_multiple)[0]) for t in tiles.tiles]
+            return [self.model.encode_frame(self._layout(pad_to_multiple(t.crop(frame), self.size_multiple)[0]))
+                    for t in tiles.tiles]
+
+    def _layout(self, frame: torch.Tensor) -> torch.Tensor:
+        """``frame`` (B, 3, H, W) in the memory layout of the model's weights."""
+        return frame.contiguous(memory_format=torch.channels_last) if self.channels_last else frame
 
     def _decode(self, window: list[tuple[torch.Tensor, list[Any]]], tiles: TilePlan) -> torch.Tensor:
         reference = window[self.num_frames // 2][0]
@@ -187,7 +201,6 @@ class WindowEngine:
 
 def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
-
 
 
 def _chain(first: torch.Tensor, rest: Iterator[torch.Tensor]) -> Iterator[torch.Tensor]:

@@ -7,7 +7,6 @@ or a folder of PNGs. Neither knows about models.
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from collections.abc import Iterator
@@ -94,7 +93,7 @@ class FrameFolderSource:
         self.path = folder
         self.files = list_images(folder)
         if not self.files:
-            raise MediaError(f"{folder} contains no image files ({', '.join(('png', 'jpg', 'tif'))}, ...).")
+            raise MediaError(f"{folder} contains no image files (png, jpg, tif, ...).")
         sizes = {}
         for file in self.files:
             try:
@@ -190,8 +189,3 @@ class FolderSink:
 def is_video_output(path: Path) -> bool:
     """An output path names a video when it has a video suffix; anything else is a folder of frames."""
     return is_video_file(path)
-
-
-def describe(path: os.PathLike) -> str:
-    """A short name for messages."""
-    return Path(path).name or str(path)

@@ -24,11 +24,12 @@ def atomic_output(destination: str | os.PathLike, suffix: str | None = None) -> 
         dir=destination.parent,
     )
     os.close(fd)
-    # mkstemp makes the file private (0600); give it the permissions an ordinary new file would get.
-    os.chmod(tmp_name, 0o666 & ~current_umask())
     tmp = Path(tmp_name)
     try:
         yield tmp
+        # mkstemp (and some writers, e.g. safetensors, which recreate the file) make it private (0600); give the
+        # result the permissions an ordinary new file would get.
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, destination)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vdeblur.errors import UserError
 from vdeblur.synth.color import boost_highlights, srgb_to_linear
 from vdeblur.synth.config import SynthConfig
 from vdeblur.synth.flow import FlowInterpolator
@@ -17,12 +18,15 @@ from vdeblur.synth.scene import Camera, Scene, Sprite, StillBackground, VideoBac
 from vdeblur.synth.sources import load_still
 from vdeblur.synth.trajectory import MotionPath, linear_motion, random_shake
 
-# Averaged frames are spaced so that no layer moves more than this between two exposure samples: at a pixel, the average of the samples is indistinguishable from a continuous exposure (no ghost copies).
+# Averaged frames are spaced so that no layer moves more than this between two exposure samples: at a pixel, the
+# average of the samples is indistinguishable from a continuous exposure (no ghost copies).
 SAMPLE_SPACING_PX = 1.0
 MAX_SAMPLES = 160
 # Real footage is sampled at most this many source frames apart per exposure: interpolating along the flow
 # over longer gaps breaks down on real motion.
 MAX_SOURCE_SPAN = 8.0
+# Smallest output side written: a smaller frame holds too little scene to train on.
+MIN_OUTPUT_SIDE = 64
 
 
 @dataclass
@@ -58,6 +62,26 @@ def _shake_margin(path: MotionPath | None, depth: float, width: int, height: int
     half_diagonal = 0.5 * math.hypot(width, height)
     turn = float(np.abs(path.angle).max() + np.abs(path.log_scale).max()) * half_diagonal
     return int(math.ceil(path.max_excursion() * depth + turn)) + 4
+
+
+def _fit_shake(
+    path: MotionPath, blur: float, depth: float, width: int, height: int, source_shape: tuple[int, ...]
+) -> tuple[MotionPath, float, int]:
+    """Calm a shake path until its canvas margin fits the source: a shake wanders about 6 times its blur
+    length, which a small source cannot hold. The output keeps at least 256 pixels (or 80% of the source,
+    whichever is more) on its short side; only the blur gives way.
+
+    Returns:
+        The (possibly scaled) path, its blur length and its margin in pixels.
+    """
+    short = min(source_shape[:2])
+    largest = max(0.1 * short, (short - 256) / 2)
+    margin = _shake_margin(path, depth, width, height)
+    if margin > largest:
+        factor = max(largest - 4, 0.0) / (margin - 4)
+        path, blur = path.scaled(factor), blur * factor
+        margin = _shake_margin(path, depth, width, height)
+    return path, blur, margin
 
 
 def _light_spots(rng: np.random.Generator, canvas: np.ndarray) -> np.ndarray:
@@ -121,30 +145,19 @@ def plan_still(
     num_frames = config.frames
     exposure = rng.uniform(config.exposure_min, config.exposure_max)
     blur = log_uniform(rng, config.blur_min, config.blur_max)
-    aspect = float(np.clip(photo.shape[1] / photo.shape[0], 1.25, 1.9))
+    aspect = float(np.clip(photo.shape[1] / photo.shape[0], 1.0, 1.9))  # landscape, up to the photo's own
     width, height = config.long_side, config.long_side / aspect
     parallax = rng.random() < config.parallax_probability
     depth_amplitude = rng.uniform(0.1, 0.6) if parallax else 0.0
     path = random_shake(rng, num_frames, exposure, blur, frame_diagonal=math.hypot(width, height))
-    margin = _shake_margin(path, 1.0 + depth_amplitude, int(width), int(height))
-    # A small photograph cannot hold a wide shake: calm the path rather than shrink the output below 80% of
-    # the photo (a 320-pixel photo still gives 256-pixel training crops).
-    largest_margin = 0.1 * min(photo.shape[:2])
-    if margin > largest_margin:
-        factor = (largest_margin - 4) / (margin - 4)
-        path, blur = path.scaled(factor), blur * factor
-        margin = _shake_margin(path, 1.0 + depth_amplitude, int(width), int(height))
+    path, blur, margin = _fit_shake(path, blur, 1.0 + depth_amplitude, int(width), int(height), photo.shape[:2])
     # Never enlarge the photograph: a small photo gives a smaller output instead of soft "sharp" frames.
+    shrink = min(1.0, (photo.shape[1] - 2 * margin) / width, (photo.shape[0] - 2 * margin) / height)
+    width, height = _even(width * shrink), _even(height * shrink)
+    if min(width, height) < MIN_OUTPUT_SIDE:
+        raise UserError(f"Photograph {photo_path} is too small to synthesize from (the output would be "
+                        f"{width}x{height}, under {MIN_OUTPUT_SIDE} pixels on a side).")
     scale = max((width + 2 * margin) / photo.shape[1], (height + 2 * margin) / photo.shape[0])
-    if scale > 1.0:
-        width, height = (photo.shape[1] - 2 * margin) * 0.98, (photo.shape[1] - 2 * margin) * 0.98 / aspect
-        if height + 2 * margin > photo.shape[0]:
-            height = (photo.shape[0] - 2 * margin) * 0.98
-            width = height * aspect
-        scale = max((width + 2 * margin) / photo.shape[1], (height + 2 * margin) / photo.shape[0])
-    width, height = _even(width), _even(height)
-    if min(width, height) < 64:
-        raise ValueError(f"{photo_path} is too small for this blur strength")
     resized = cv2.resize(photo, (max(width + 2 * margin, round(photo.shape[1] * scale)),
                                  max(height + 2 * margin, round(photo.shape[0] * scale))), interpolation=cv2.INTER_AREA)
     x0 = int(rng.integers(0, resized.shape[1] - (width + 2 * margin) + 1))
@@ -231,10 +244,12 @@ def plan_video(
     if shake:
         shake_blur = log_uniform(rng, config.blur_min, max(config.blur_min, blur if footage_blur < config.blur_min else blur / 2))
         path = random_shake(rng, num_frames, exposure, shake_blur, frame_diagonal=math.hypot(width, height))
+        path, shake_blur, _ = _fit_shake(path, shake_blur, 1.0, width, height, (height, width))
     margin = _shake_margin(path, 1.0, width, height)
     out_w, out_h = _even(width - 2 * margin), _even(height - 2 * margin)
-    if min(out_w, out_h) < 64:
-        raise ValueError("the footage is too small for this shake")
+    if min(out_w, out_h) < MIN_OUTPUT_SIDE:
+        raise UserError(f"Footage of {width}x{height} pixels is too small to synthesize from (the output would be "
+                        f"{out_w}x{out_h}, under {MIN_OUTPUT_SIDE} pixels on a side).")
     # An integer start keeps every sharp target on a real source frame (no interpolation in the targets).
     lowest = math.ceil(span / 2)
     highest = max(lowest, math.floor(len(clip) - 1 - span / 2 - (num_frames - 1) * stride))

@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `vdeblur synth`."""
     defaults = SynthConfig()
     parser.add_argument("sources", nargs="+", metavar="SOURCE",
-                        help="video files, folders of frames, photographs, or folders holding videos/photographs")
+                        help="video files, photographs, folders of frames (one clip each), or folders of videos")
     parser.add_argument("--output", "-o", required=True, help="dataset folder (GOPRO layout) to write into")
     parser.add_argument("--split", choices=("train", "test"), default="train", help="split folder (default: train)")
     parser.add_argument("--seed", type=int, default=0, help="base seed; the same seed gives the same data")

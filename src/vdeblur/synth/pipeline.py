@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import multiprocessing
@@ -160,7 +161,7 @@ def synthesize(
     Sequences already complete in ``output`` are kept unless ``overwrite``, so an interrupted build resumes.
 
     Args:
-        sources: video files, folders of frames, photographs, or folders holding videos/photographs.
+        sources: video files, photographs, folders of frames (one clip each), or folders of videos.
         output: dataset root (GOPRO layout).
         split: split folder name (``train`` or ``test``).
         seed: base seed.
@@ -177,7 +178,9 @@ def synthesize(
         raise UserError(f"The split must be 'train' or 'test', got '{split}'.")
     collected = collect_sources(list(sources))
     extra = collect_sources(list(object_sources)) if object_sources else []
-    pool = [s.path for s in collected + extra if s.kind == "still"]
+    object_pool = [s.path for s in collected + extra if s.kind == "still"]
+    if Path(output).exists() and not Path(output).is_dir():
+        raise UserError(f"The output {output} is a file; give a folder to write the dataset into.")
     split_dir = Path(output) / split
     jobs = [
         Job(source, part, f"{source.name}_{part:02d}", seed)
@@ -187,20 +190,16 @@ def synthesize(
     todo = [job for job in jobs if overwrite or not (split_dir / job.name / "sharp").is_dir()]
     if len(todo) < len(jobs):
         print(f"{len(jobs) - len(todo)} of {len(jobs)} sequences already exist in {split_dir}; keeping them.")
-    arguments = [(job, pool, config, split_dir) for job in todo]
+    arguments = [(job, object_pool, config, split_dir) for job in todo]
     made = []
-    with tqdm(total=len(todo), unit="seq", desc=f"synth {split}") as bar:
+    with tqdm(total=len(todo), unit="seq", desc=f"synth {split}") as bar, contextlib.ExitStack() as stack:
         if workers > 1 and len(todo) > 1:
-            context = multiprocessing.get_context("spawn")
-            with context.Pool(min(workers, len(todo))) as pool_of_workers:
-                for name, count in pool_of_workers.imap_unordered(_run_job, arguments):
-                    made.append(name)
-                    bar.set_postfix_str(f"{name}: {count} frames")
-                    bar.update()
+            processes = stack.enter_context(multiprocessing.get_context("spawn").Pool(min(workers, len(todo))))
+            results = processes.imap_unordered(_run_job, arguments)
         else:
-            for argument in arguments:
-                name, count = _run_job(argument)
-                made.append(name)
-                bar.set_postfix_str(f"{name}: {count} frames")
-                bar.update()
+            results = map(_run_job, arguments)
+        for name, count in results:
+            made.append(name)
+            bar.set_postfix_str(f"{name}: {count} frames")
+            bar.update()
     return made

@@ -47,6 +47,11 @@ class Camera:
         return np.hstack([rs, offset[:, None]])
 
 
+def _corners(width: float, height: float) -> np.ndarray:
+    """The four corners of a ``width × height`` image as homogeneous columns, ``(3, 4)``."""
+    return np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], np.float32).T
+
+
 def _compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     """The 2×3 affine ``outer ∘ inner``."""
     return np.hstack([outer[:, :2] @ inner[:, :2], (outer[:, :2] @ inner[:, 2] + outer[:, 2])[:, None]])
@@ -63,8 +68,10 @@ class StillBackground:
 
     canvas: np.ndarray
     depth: np.ndarray | None = None
+    _grid: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
 
     def render(self, camera: Camera, t: float, interpolation: int) -> np.ndarray:
+        """The photograph as the camera sees it at time ``t``: linear ``(h_out, w_out, 3)``."""
         width, height = camera.out_size
         if self.depth is None:
             return cv2.warpAffine(self.canvas, camera.matrix(t), (width, height), flags=interpolation,
@@ -79,11 +86,12 @@ class StillBackground:
         return cv2.remap(self.canvas, map_x, map_y, interpolation, borderMode=cv2.BORDER_REFLECT101)
 
     def max_depth(self) -> float:
+        """Largest relative inverse depth (1 for a flat scene): the nearest point moves most."""
         return 1.0 if self.depth is None else float(self.depth.max())
 
     def _centred_grid(self, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
         """Output pixel coordinates relative to the centre, made once (rendering calls this per sample)."""
-        if getattr(self, "_grid", None) is None or self._grid[0].shape != (height, width):
+        if self._grid is None or self._grid[0].shape != (height, width):
             self._grid = np.meshgrid(np.arange(width, dtype=np.float32) - (width - 1) / 2,
                                      np.arange(height, dtype=np.float32) - (height - 1) / 2)
         return self._grid
@@ -101,11 +109,13 @@ class VideoBackground:
     stride: float
 
     def render(self, camera: Camera, t: float, interpolation: int) -> np.ndarray:
+        """The footage at output time ``t``, through the (possibly shaking) camera: linear ``(h_out, w_out, 3)``."""
         frame = self.clip.frame_at(self.start + t * self.stride)
         return cv2.warpAffine(frame, camera.matrix(t), camera.out_size, flags=interpolation,
                               borderMode=cv2.BORDER_REFLECT101)
 
     def max_depth(self) -> float:
+        """Footage carries its own parallax; for the added shake it is one flat plane."""
         return 1.0
 
 
@@ -146,7 +156,7 @@ class Sprite:
         """
         matrix = self.matrix(camera, t)
         height, width = self.alpha.shape
-        corners = matrix @ np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], np.float32).T
+        corners = matrix @ _corners(width, height)
         x0, y0 = (max(0, int(math.floor(v)) - 2) for v in corners.min(axis=1))
         x1 = min(camera.out_size[0], int(math.ceil(corners[0].max())) + 3)
         y1 = min(camera.out_size[1], int(math.ceil(corners[1].max())) + 3)
@@ -187,8 +197,7 @@ class Scene:
 
         Used to choose how finely to sample an exposure; footage's own motion is added by the caller.
         """
-        width, height = self.camera.out_size
-        corners = np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], np.float32).T
+        corners = _corners(*self.camera.out_size)
         times = np.linspace(start, end, probes)
         longest = 0.0
         for depth in {1.0, self.background.max_depth()}:
@@ -197,8 +206,7 @@ class Scene:
             track = np.stack([self.camera.matrix(t, depth) @ world for t in times])
             longest = max(longest, float(np.linalg.norm(np.diff(track, axis=0), axis=1).sum(axis=0).max()))
         for sprite in self.sprites:
-            h, w = sprite.alpha.shape
-            local = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float32).T
+            local = _corners(sprite.alpha.shape[1], sprite.alpha.shape[0])
             track = np.stack([sprite.matrix(self.camera, t) @ local for t in times])
             longest = max(longest, float(np.linalg.norm(np.diff(track, axis=0), axis=1).sum(axis=0).max()))
         return longest

@@ -9,11 +9,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vdeblur.data.layouts import list_frames
 from vdeblur.errors import UserError
 from vdeblur.io.images import is_image_file, read_image
-from vdeblur.io.video import iter_video_frames
-
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".y4m")
+from vdeblur.io.video import is_video_file, iter_video_frames
 
 
 @dataclass(frozen=True)
@@ -30,8 +29,9 @@ class Source:
 
 
 def collect_sources(paths: list[str | os.PathLike]) -> list[Source]:
-    """Classify each argument; a folder with image files is a clip of frames, a folder without them is
-    searched one level down for videos and images (each a source of its own).
+    """Classify each argument: a file is a video or a still; a folder of two or more images (and no video) is
+    the frames of one clip; any other folder's videos and images are sources of their own (subfolders are not
+    searched). Photographs of different scenes are therefore passed as files, not as a folder.
 
     Raises:
         UserError: a path is missing or holds nothing usable.
@@ -44,7 +44,7 @@ def collect_sources(paths: list[str | os.PathLike]) -> list[Source]:
         elif path.is_dir():
             children = sorted(p for p in path.iterdir() if p.is_file())
             images = [p for p in children if is_image_file(p)]
-            videos = [p for p in children if p.suffix.lower() in VIDEO_SUFFIXES]
+            videos = [p for p in children if is_video_file(p)]
             if len(images) >= 2 and not videos:
                 sources.append(Source(path, "frames"))
             elif images or videos:
@@ -61,11 +61,11 @@ def collect_sources(paths: list[str | os.PathLike]) -> list[Source]:
 
 
 def _classify_file(path: Path) -> Source:
-    if path.suffix.lower() in VIDEO_SUFFIXES:
+    if is_video_file(path):
         return Source(path, "video")
     if is_image_file(path):
         return Source(path, "still")
-    raise UserError(f"{path} is neither a video ({', '.join(VIDEO_SUFFIXES)}) nor an image file.")
+    raise UserError(f"{path} is neither a video nor an image file (judged by its suffix).")
 
 
 def _fit(image: np.ndarray, long_side: int) -> np.ndarray:
@@ -87,8 +87,15 @@ def load_clip(source: Source, long_side: int, max_frames: int) -> list[np.ndarra
             if len(frames) >= max_frames:
                 break
     else:
-        files = sorted(p for p in source.path.iterdir() if is_image_file(p))[:max_frames]
+        # Natural order, as the dataset readers use: frame2 before frame10 in unpadded names.
+        files = list_frames(source.path)[:max_frames]
         frames = [_fit(np.round(read_image(p) * 255).astype(np.uint8), long_side) for p in files]
+        odd = next((p for p, f in zip(files, frames) if f.shape != frames[0].shape), None)
+        if odd is not None:
+            raise UserError(
+                f"{source.path} is read as the frames of one clip, but {odd.name} differs in size from "
+                f"{files[0].name}; pass photographs as separate files (e.g. {source.path}/*.jpg)."
+            )
     if not frames:
         raise UserError(f"{source.path} has no frame.")
     return frames

@@ -14,6 +14,10 @@ from scipy.ndimage import gaussian_filter1d
 
 # Grid points per frame: fine enough that linear interpolation between them follows curved paths closely.
 STEPS_PER_FRAME = 64
+# Paths are drawn over at least this many frames: the noise behind them is low-passed over up to 2 frames and then
+# normalised, which on a grid of a few frames divides by a tiny or poorly estimated spread (NaN, motionless or
+# wildly fast paths). Longer sequences are drawn exactly as before.
+MIN_PATH_FRAMES = 16
 
 
 @dataclass(frozen=True)
@@ -34,9 +38,20 @@ class MotionPath:
         """The same path with every motion multiplied by ``factor`` (blur lengths scale with it)."""
         return MotionPath(self.times, self.x * factor, self.y * factor, self.angle * factor, self.log_scale * factor)
 
+    def until(self, end: float) -> "MotionPath":
+        """The path restricted to times up to ``end``."""
+        keep = self.times <= end + 1e-9
+        return MotionPath(self.times[keep], self.x[keep], self.y[keep], self.angle[keep], self.log_scale[keep])
+
     def max_excursion(self) -> float:
         """Largest distance in pixels of the translation from the origin, over the whole path."""
         return float(np.hypot(self.x, self.y).max())
+
+
+def _time_grid(num_frames: int) -> np.ndarray:
+    """Grid times from -1 to ``max(num_frames, MIN_PATH_FRAMES) + 1``, `STEPS_PER_FRAME` per frame."""
+    frames = max(num_frames, MIN_PATH_FRAMES)
+    return np.linspace(-1.0, frames + 1.0, (frames + 2) * STEPS_PER_FRAME + 1)
 
 
 def _smooth_noise(rng: np.random.Generator, n: int, correlation_steps: float) -> np.ndarray:
@@ -91,8 +106,8 @@ def random_shake(
         frame_diagonal: pixels; turns corner motion into an angle and a scale change.
         burst_rate: expected jolts per frame.
     """
-    n = (num_frames + 2) * STEPS_PER_FRAME + 1
-    times = np.linspace(-1.0, num_frames + 1.0, n)
+    times = _time_grid(num_frames)
+    n = times.size
     correlation = STEPS_PER_FRAME * rng.uniform(0.08, 1.5)
     envelope = _bursts(rng, n, burst_rate) * np.exp(0.35 * _smooth_noise(rng, n, 2 * STEPS_PER_FRAME))
     drift = rng.normal(0.0, 0.7, size=2)  # a steady pan component makes straight streaks more common
@@ -116,7 +131,7 @@ def random_shake(
     rot_scale /= max(float(np.median(exposure_lengths(rot_path, num_frames, exposure))), 1e-9)
     zoom_scale = zoom_share * rng.uniform(0.0, 1.5) * blur_length / half_diag
     zoom_scale /= max(float(np.median(exposure_lengths(zoom_path, num_frames, exposure))), 1e-9)
-    return MotionPath(times, x * scale, y * scale, angle * rot_scale, log_scale * zoom_scale)
+    return MotionPath(times, x * scale, y * scale, angle * rot_scale, log_scale * zoom_scale).until(num_frames + 1.0)
 
 
 def linear_motion(
@@ -124,8 +139,8 @@ def linear_motion(
 ) -> MotionPath:
     """An object's path: a steady velocity giving ``blur_length`` pixels per exposure, a gently curving
     direction, a little spin and a slow change of size (coming closer or going away)."""
-    n = (num_frames + 2) * STEPS_PER_FRAME + 1
-    times = np.linspace(-1.0, num_frames + 1.0, n)
+    times = _time_grid(num_frames)
+    n = times.size
     heading = rng.uniform(0, 2 * np.pi) + wobble * np.cumsum(_smooth_noise(rng, n, STEPS_PER_FRAME)) / STEPS_PER_FRAME
     speed = blur_length / exposure * np.exp(0.2 * _smooth_noise(rng, n, 2 * STEPS_PER_FRAME))
     dt = times[1] - times[0]
@@ -133,4 +148,5 @@ def linear_motion(
     y = np.cumsum(speed * np.sin(heading)) * dt
     spin = rng.normal(0.0, 0.03) * times
     growth = rng.normal(0.0, 0.02) * times
-    return MotionPath(times, x - np.interp(0, times, x), y - np.interp(0, times, y), spin, growth)
+    path = MotionPath(times, x - np.interp(0, times, x), y - np.interp(0, times, y), spin, growth)
+    return path.until(num_frames + 1.0)

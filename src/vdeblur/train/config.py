@@ -199,16 +199,17 @@ def from_dict(cls: type, data: Any, where: str = "config") -> Any:
     return cls(**values)
 
 
+def plain(value: Any) -> Any:
+    """Nested tuples as lists, so that values compare equal after a YAML or JSON round trip."""
+    if isinstance(value, (tuple, list)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
 def to_dict(config: Any) -> dict[str, Any]:
     """The config as plain YAML-friendly values (tuples become lists)."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, (tuple, list)):
-            return [plain(v) for v in value]
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        return value
-
     return plain(dataclasses.asdict(config))
 
 

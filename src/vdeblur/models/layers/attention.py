@@ -7,7 +7,6 @@ features for the reference frame, ``(B, C, H, W)``. Equation numbers refer to DE
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
