@@ -19,6 +19,7 @@ from torch import nn
 from vdeblur.bench.backends import prepare_model
 from vdeblur.bench.throughput import stream_runner
 from vdeblur.bench.timing import Timing, time_interleaved
+from vdeblur.layout import to_channels_last
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def one_thread() -> Iterator[None]:
 
 def channels_last(model: nn.Module) -> nn.Module:
     """A copy with NHWC weights; convolutions then keep activations NHWC, which oneDNN's bf16 kernels favour."""
-    return copy.deepcopy(model).to(memory_format=torch.channels_last)
+    return to_channels_last(copy.deepcopy(model))
 
 
 def compiled(model: nn.Module) -> nn.Module:

@@ -22,6 +22,7 @@ from vdeblur.errors import MediaError
 from vdeblur.infer.memory import PROBE_SIDE, activation_bytes_per_pixel, available_bytes, tensors_in
 from vdeblur.infer.tiling import TileConfig, TilePlan
 from vdeblur.infer.windows import sliding_windows
+from vdeblur.layout import to_channels_last
 from vdeblur.models.layers.shapes import pad_to_multiple
 
 # Activation estimates miss temporaries inside modules; this factor covers them.
@@ -70,8 +71,9 @@ class WindowEngine:
         if channels_last is None:  # only convolution weights have a layout (an ONNX Runtime model has none here)
             channels_last = device.type == "cpu" and any(p.dim() == 4 for p in model.parameters())
         self.channels_last = channels_last
-        layout = torch.channels_last if self.channels_last else torch.contiguous_format
-        self.model = model.to(device, memory_format=layout).eval()
+        self.model = model.to(device).eval()
+        if channels_last:
+            to_channels_last(self.model)
         self.device = device
         self.dtype = dtype
         self.tile = tile

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import Sequence
 
 import torch
@@ -102,8 +104,9 @@ class DBLRNet(nn.Module):
 
     def restore(self, planes: torch.Tensor) -> torch.Tensor:
         """The network on its working planes: ``(B, 5, P, H, W)`` -> ``(B, P, H, W)``, P = 3 (RGB) or 1 (Y)."""
-        x = self.act(self.conv3d_1(planes.transpose(1, 2)))  # Conv3d wants (B, P, T, H, W)
-        x = self.act(self.conv3d_2(x)).squeeze(2)
+        with _float32_conv3d_on_cpu(planes):
+            x = self.act(self.conv3d_1(planes.transpose(1, 2).float()))  # Conv3d wants (B, P, T, H, W)
+            x = self.act(self.conv3d_2(x)).squeeze(2)
         out = self.head(self.blocks(x) + x)
         if self.global_residual:
             out = out + planes[:, self.num_frames // 2]
@@ -118,6 +121,18 @@ class DBLRNet(nn.Module):
         luma = self.restore(ycbcr[:, :, :1])
         chroma = ycbcr[:, self.num_frames // 2, 1:]
         return ycbcr_to_rgb(torch.cat([luma, chroma], dim=1))
+
+
+def _float32_conv3d_on_cpu(x: torch.Tensor) -> contextlib.AbstractContextManager:
+    """Turn CPU autocast off around the 3-D convolutions.
+
+    In torch 2.13, oneDNN's bfloat16 Conv3d backward aborts the whole process on CPU ("double free or
+    corruption", seen with 128×128 training patches). The two 3-D convolutions are a small share of DBLRNet's
+    cost, so on CPU they run in float32 even under autocast; other devices are left alone.
+    """
+    if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+        return torch.autocast("cpu", enabled=False)
+    return contextlib.nullcontext()
 
 
 class DBLRGANDiscriminator(nn.Module):
