@@ -5,7 +5,7 @@ set; see docs/DATA.md). The blurred frames become an ordinary H.264 video, as a 
 ground truth is stored losslessly (H.264 in its lossless mode, 4:4:4) so the demo's PSNR is measured against the
 true targets, not against compression artefacts.
 
-    python scripts/make_sample.py /work/data/vdeblur-bench/test/bikes_00
+    python scripts/make_sample.py /work/data/vdeblur-bench/test/bikes_02
 """
 
 from __future__ import annotations
