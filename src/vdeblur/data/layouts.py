@@ -7,13 +7,13 @@ long, name-sorted lists of frame files; nothing is decoded here, so listing a la
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from vdeblur.errors import UserError
 from vdeblur.io.images import is_image_file
+from vdeblur.io.names import natural_key
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,6 @@ class Sequence:
         return len(self.blur)
 
 
-def _natural_key(path: Path) -> list[object]:
-    """Sort key under which ``frame2`` comes before ``frame10`` (zero-padded names sort the same either way)."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
-
-
 def list_frames(folder: Path) -> list[Path]:
     """The image files directly inside ``folder``, in natural name order.
 
@@ -47,7 +42,7 @@ def list_frames(folder: Path) -> list[Path]:
     """
     if not folder.is_dir():
         raise UserError(f"Frame folder not found: {folder}.")
-    frames = sorted((p for p in folder.iterdir() if p.is_file() and is_image_file(p)), key=_natural_key)
+    frames = sorted((p for p in folder.iterdir() if p.is_file() and is_image_file(p)), key=natural_key)
     if not frames:
         raise UserError(f"Frame folder {folder} holds no image.")
     return frames
@@ -71,7 +66,7 @@ def _subdirs(folder: Path) -> list[Path]:
     """Visible subfolders in natural order; hidden ones (e.g. a sequence still being written) are skipped."""
     if not folder.is_dir():
         return []
-    return sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=_natural_key)
+    return sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=natural_key)
 
 
 # Split spellings differ between datasets (BSD says "valid", REDS "val"); each layout maps the common names.

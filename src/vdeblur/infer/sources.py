@@ -7,7 +7,6 @@ or a folder of PNGs. Neither knows about models.
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from PIL import Image
 
 from vdeblur.errors import MediaError
 from vdeblur.io.images import is_image_file, quantize, read_image, write_image
+from vdeblur.io.names import natural_key
 from vdeblur.io.video import ColorInfo, VideoReader, VideoWriter, is_video_file
 
 DEFAULT_FRAME_RATE = Fraction(30)  # for videos made from frame folders, which carry no timing
@@ -33,11 +33,6 @@ class SourceFrame:
     pts: int | None
     time_base: Fraction | None
     name: str
-
-
-def natural_key(path: Path) -> list[object]:
-    """Sort key that orders ``frame2`` before ``frame10``."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
 
 
 def list_images(folder: Path) -> list[Path]:
