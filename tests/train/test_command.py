@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
 
 import yaml
@@ -56,3 +57,4 @@ def test_unreadable_frame_in_a_dataloader_worker_is_one_sentence(tiny_dataset: P
     assert err.strip().splitlines()[-1] == (
         f"vdeblur train: error: Cannot read image {data / 'seq1' / 'blur' / '0003.png'}: it is corrupt or not an image."
     )
+    assert not multiprocessing.active_children()  # the error path ends the workers too

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 from pathlib import Path
@@ -11,6 +12,7 @@ import torch
 
 from vdeblur.checkpoint import load_model, read_weights
 from vdeblur.errors import CheckpointError
+from vdeblur.train.sampling import close_batches
 from vdeblur.train.state import load_state, stop_on_signals
 from vdeblur.train.trainer import Trainer, TrainingDiverged
 
@@ -36,6 +38,8 @@ def test_resuming_gives_exactly_the_uninterrupted_weights(tiny_dataset: Path, tm
     for key in straight:
         assert torch.equal(straight[key], split[key]), key
     assert load_state(tmp_path / "split" / "state.pt")["step"] == 6
+    # Workers left alive would make the interpreter's exit wait for them (they outlast a plain SIGTERM).
+    assert not multiprocessing.active_children()
 
 
 def test_checkpoints_hold_ema_weights_and_metadata_and_load(tiny_dataset: Path, tmp_path: Path) -> None:
@@ -94,6 +98,27 @@ def test_signals_become_a_stop_request_and_handlers_are_restored() -> None:
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+def test_a_worker_outlives_sigterm_only_for_the_grace_period(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from torch.utils.data import DataLoader
+
+    from vdeblur.train import state
+
+    monkeypatch.setattr(state, "WORKER_GRACE_S", 1.0)  # workers are forked and inherit it
+    batches = iter(DataLoader(range(4), num_workers=1, worker_init_fn=state.ignore_interrupts_in_worker))
+    next(batches)
+    (worker,) = multiprocessing.active_children()
+    try:
+        os.kill(worker.pid, signal.SIGTERM)
+        time.sleep(0.3)
+        assert worker.is_alive()  # the trainer still gets its batches while it saves
+        worker.join(timeout=10)
+        assert not worker.is_alive() and worker.exitcode == 0
+    finally:
+        close_batches(batches)
+
+
 def test_resuming_with_another_model_is_refused(tiny_dataset: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     Trainer(tiny_config(run, tiny_dataset, train__max_steps=1), CPU, quiet=True).fit()
@@ -115,7 +140,10 @@ def test_batches_depend_on_seed_and_step_only_not_on_workers(tiny_dataset: Path,
         trainer = Trainer(tiny_config(tmp_path / f"w{workers}", tiny_dataset, data__num_workers=workers), CPU, quiet=True)
         trainer.step = start_step
         loader = iter(trainer._loader())
-        return [next(loader)["blur"] for _ in range(3)]
+        try:
+            return [next(loader)["blur"] for _ in range(3)]
+        finally:
+            close_batches(loader)
 
     from_zero, with_workers, from_step_one = batches(0, 0), batches(2, 0), batches(0, 1)
     assert all(torch.equal(a, b) for a, b in zip(from_zero, with_workers))

@@ -152,3 +152,15 @@ def next_batch(batches: Iterator[dict[str, Any] | FailedDraw]) -> dict[str, Any]
     if isinstance(batch, FailedDraw):
         raise batch.error
     return batch
+
+
+def close_batches(batches: Iterator[Any]) -> None:
+    """End a DataLoader iterator's worker processes now, not whenever its last reference goes.
+
+    A kept exception traceback (a caller's, a test runner's) references the iterator through the frames it
+    passed, and live workers at interpreter exit make Python's multiprocessing wait for them. The iterator
+    has no public close; ``_shutdown_workers`` is what its own finaliser calls, and it is idempotent.
+    """
+    shutdown = getattr(batches, "_shutdown_workers", None)
+    if shutdown is not None:
+        shutdown()

@@ -85,15 +85,27 @@ def stop_on_signals() -> Iterator[StopRequest]:
             signal.signal(sig, handler)
 
 
+# Schedulers wait about this long between SIGTERM and SIGKILL (Kubernetes' default grace period, SLURM's KillWait).
+WORKER_GRACE_S = 30.0
+
+
 def ignore_interrupts_in_worker(worker_id: int) -> None:
     """DataLoader ``worker_init_fn``: only the trainer should react to a stop request.
 
     Ctrl-C reaches the whole process group, and schedulers (SLURM, Kubernetes, ``pkill``) send SIGTERM to every
     process of a job; a worker that died of it would make the DataLoader raise before the trainer could save.
-    The trainer ends its workers itself when it stops.
+    The trainer ends its workers itself when it stops. SIGTERM is not ignored outright: Python's multiprocessing
+    also ends leftover workers with SIGTERM (and then waits for them) when the interpreter exits, so a worker
+    that ignored it could hang that exit forever. It exits after a grace period instead.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_after_grace)
+
+
+def _exit_after_grace(signum: int, frame: Any) -> None:
+    timer = threading.Timer(WORKER_GRACE_S, os._exit, args=(0,))
+    timer.daemon = True
+    timer.start()
 
 
 @contextmanager
