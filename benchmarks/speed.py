@@ -11,13 +11,17 @@ weight values):
   3840x2160 with tiling;
 - cheap speed-ups (channels_last, one thread, torch.compile, ONNX Runtime) at a small size against a baseline
   in the same run;
-- how far bf16 output is from fp32 output (PSNR), and from the ground truth when a benchmark set is given.
+- how far bf16 output is from fp32 output (PSNR), and from the ground truth when a benchmark set is given;
+- what limits the speed: a torch.profiler profile of the model by op group (each 3x3 convolution shape, 1x1
+  convolutions, attention, element-wise, layout copies and casts) and the time of each stage of the end-to-end
+  pipeline (decode, conversion, model, encode) alone against the whole.
 
 The load average is recorded before and after: on a busy machine the timings mean little.
 
 Usage:
     python benchmarks/speed.py                 # full run (tens of minutes on 2 cores); writes the results
     python benchmarks/speed.py --quick         # tiny sizes, to check the tooling; writes to /tmp only
+    python benchmarks/speed.py --no-profile    # without the "What limits it" profiles
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import torch
 from vdeblur.bench.fidelity import bf16_fidelity
 from vdeblur.bench.markdown import write_section
 from vdeblur.bench.memory import MemoryResult, measure_peak_memory
+from vdeblur.bench.profile import STAGES, profile_model, profile_pipeline
 from vdeblur.bench.speedups import VariantResult, measure_speedups
 from vdeblur.bench.suite import PRECISIONS, SpeedRow, measure_rooflines, measure_speed, parse_size
 from vdeblur.export.model_spec import model_for_tooling
@@ -59,6 +64,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--large-tile", type=int, default=512, help="tile side at --large-size")
     parser.add_argument("--speedup-size", default="640x360", help="size of the speed-up comparison")
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (its warm-up takes minutes)")
+    parser.add_argument("--profile-sizes", default="640x360,1280x720",
+                        help="sizes of the 'What limits it' profiles (model op groups and pipeline stages)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the 'What limits it' profiles")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="benchmark set for bf16 vs ground truth")
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes and few runs to check the tooling; outputs go to " + str(QUICK_DIR))
@@ -68,6 +76,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.quick:
         args.sizes, args.runs, args.frames, args.roofline_size = "160x90,320x180", 2, 3, "160x90"
         args.memory_frames, args.large_size, args.large_tile, args.speedup_size = "5,15", "640x360", 128, "96x64"
+        args.profile_sizes = "96x64,160x90"
     base = QUICK_DIR if args.quick else REPO
     args.results = args.results or base / "benchmarks" / "results"
     args.benchmarks_md = args.benchmarks_md or base / "BENCHMARKS.md"
@@ -106,6 +115,7 @@ def run(args: argparse.Namespace) -> dict:
         for precision in precisions
     }
     fidelity = bf16_fidelity(model, args.data) if "bf16" in precisions else None
+    limits = None if args.no_profile else measure_limits(model, args, precisions)
     return {
         "model": args.model, "random_weights": random_weights, "cpus": os.cpu_count(),
         "threads": torch.get_num_threads(), "torch": torch.__version__,
@@ -116,7 +126,29 @@ def run(args: argparse.Namespace) -> dict:
         "speedup_size": args.speedup_size,
         "speedups": {k: [asdict(v) for v in variants] for k, variants in speedups.items()},
         "fidelity": asdict(fidelity) if fidelity is not None else None,
+        "limits": limits,
     }
+
+
+def measure_limits(model: torch.nn.Module, args: argparse.Namespace, precisions: list[str]) -> dict:
+    """The "What limits it" profiles: the model's op groups in the default precision, and the pipeline's
+    stages in every precision, at each of ``--profile-sizes``."""
+    sizes = [parse_size(s) for s in args.profile_sizes.split(",")]
+    models, pipelines = [], []
+    for width, height in sizes:
+        print(f"profile {width}x{height} ...", flush=True)
+        models.append(asdict(profile_model(model, height, width, PRECISIONS[precisions[-1]], args.frames)))
+        pipelines += [
+            asdict(profile_pipeline(model, height, width, PRECISIONS[p], args.frames, args.runs)) for p in precisions
+        ]
+    return {"model": models, "pipeline": pipelines}
+
+
+def _load_verdict(load_before: float, cpus: int) -> str:
+    """Whether other work shared the machine when the measurement started."""
+    if load_before >= cpus:
+        return "above the core count: other jobs shared the CPUs and the times are pessimistic and noisy"
+    return "below the core count: the machine was otherwise quiet"
 
 
 def _fps(value: float | None) -> str:
@@ -135,8 +167,8 @@ def markdown(report: dict, plot_names: list[str]) -> str:
         f"`python benchmarks/speed.py` — model `{report['model']}`"
         f"{' (random weights: speed does not depend on them)' if report['random_weights'] else ''}, torch "
         f"{report['torch']}, {report['threads']} threads on {report['cpus']} CPUs. **1-minute load average "
-        f"{load[0]:.2f} before and {load[1]:.2f} after the run**: above the core count, other jobs shared the "
-        "CPUs and the times are pessimistic and noisy.",
+        f"{load[0]:.2f} before and {load[1]:.2f} after the run** ({_load_verdict(load[0], report['cpus'])}; the "
+        "figure after includes the benchmark's own threads).",
         "",
         f"Frames/s: median of {report['runs']} runs of {report['frames_per_run']} frames after a warm-up run. "
         "*Model* streams frames already in memory through the inference engine (each frame encoded once and "
@@ -189,8 +221,85 @@ def markdown(report: dict, plot_names: list[str]) -> str:
                   f"{_db(fidelity['bf16_vs_fp32'])}."
                   + (f" Against the sharp frames: fp32 {_db(fidelity['fp32_vs_sharp'])}, bf16 "
                      f"{_db(fidelity['bf16_vs_sharp'])}." if fidelity["fp32_vs_sharp"] is not None else "")]
+    if report.get("limits"):
+        lines += ["", *limits_markdown(report["limits"], report["rooflines"], report["runs"])]
     lines += [""] + [f"![{name}](benchmarks/results/{name})" for name in plot_names]
     return "\n".join(lines)
+
+
+# Op groups below this share of the time are folded into one row per category in the markdown (the JSON has all).
+_FOLD_SHARE = 0.01
+
+
+def limits_markdown(limits: dict, rooflines: dict, runs: int) -> list[str]:
+    """The "What limits it" tables: op groups of the model per size, then the pipeline's stages."""
+    lines = ["### What limits it", ""]
+    for profile in limits["model"]:
+        roof = rooflines[profile["precision"]]["gflops_per_second"]
+        lines += [
+            f"Model alone at {profile['width']}×{profile['height']}, {profile['precision']}: self CPU time by op "
+            f"group (torch.profiler, one stream of {profile['frames']} frames after a warm-up; "
+            f"{profile['wall_ms_per_frame']:.1f} ms/frame under the profiler). FLOPs from the {profile['flop_source']}"
+            f"; *of roofline* against the {profile['precision']} roofline above. Groups under {_FOLD_SHARE:.0%} of "
+            "the time are folded together.",
+            "",
+            "| op group | calls/frame | ms/frame | share | GFLOP/frame | GFLOP/s | of roofline |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for group in _fold_small_groups(profile["groups"]):
+            rate = group["gflops_per_second"]
+            lines.append(
+                f"| {group['label']} | {group['calls_per_frame']:.0f} | {group['ms_per_frame']:.2f} | "
+                f"{group['share']:.1%} | {group['gflop_per_frame']:.2f} | {'–' if rate is None else f'{rate:.0f}'} | "
+                f"{'–' if rate is None else f'{rate / roof:.0%}'} |"
+            )
+        lines.append("")
+    lines += [
+        f"End-to-end pipeline by stage, each stage alone on the same generated H.264 video (median of {runs} runs "
+        "after a warm-up): ms per frame, and in brackets the cores it kept busy (process CPU time ÷ wall time). "
+        "*Stages added* is what the full pipeline would take with no overlap; the reader and writer threads of "
+        "`deblur_video` should bring the *full pipeline* below it. *Model in pipeline* is the model's own calls "
+        "timed inside the full pipeline: above the *model* stage, the video threads slowed the model down.",
+        "",
+        "| size | precision | " + " | ".join(STAGES)
+        + " | stages added | full pipeline | full ÷ added | model in pipeline |",
+        "|---|---|" + "---|" * (len(STAGES) + 4),
+    ]
+    for pipeline in limits["pipeline"]:
+        stages = {s["stage"]: s for s in pipeline["stages"]}
+        added = sum(stages[name]["seconds_per_frame"] for name in STAGES)
+        full = stages["full pipeline"]
+        cells = [_stage_cell(stages[name]) for name in STAGES] + [f"{added * 1e3:.1f}", _stage_cell(full)]
+        lines.append(f"| {pipeline['width']}×{pipeline['height']} | {pipeline['precision']} | "
+                     + " | ".join(cells) + f" | {full['seconds_per_frame'] / added:.2f} | "
+                     f"{pipeline['model_seconds_in_pipeline'] * 1e3:.1f} |")
+    return lines
+
+
+def _stage_cell(stage: dict) -> str:
+    return f"{stage['seconds_per_frame'] * 1e3:.1f} ({stage['cpu_seconds_per_frame'] / stage['seconds_per_frame']:.1f})"
+
+
+def _fold_small_groups(groups: list[dict]) -> list[dict]:
+    """``groups`` with those under :data:`_FOLD_SHARE` of the time summed into one row per category."""
+    kept = [g for g in groups if g["share"] >= _FOLD_SHARE]
+    folded: dict[str, list[dict]] = {}
+    for group in groups:
+        if group["share"] < _FOLD_SHARE:
+            folded.setdefault(group["category"], []).append(group)
+    for category, small in folded.items():
+        if len(small) == 1:
+            kept.append(small[0])
+            continue
+        seconds = sum(g["ms_per_frame"] for g in small) / 1e3
+        gflop = sum(g["gflop_per_frame"] for g in small)
+        kept.append({
+            "label": f"{category}: {len(small)} shapes under {_FOLD_SHARE:.0%} each",
+            "calls_per_frame": sum(g["calls_per_frame"] for g in small), "ms_per_frame": seconds * 1e3,
+            "share": sum(g["share"] for g in small), "gflop_per_frame": gflop,
+            "gflops_per_second": gflop / seconds if gflop and seconds else None,
+        })
+    return kept
 
 
 def plot(report: dict, folder: Path) -> list[str]:

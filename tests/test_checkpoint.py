@@ -44,3 +44,13 @@ def test_bad_model_specs_raise_the_matching_error(tmp_path):
         load_model("no-such-net")
     with pytest.raises(CheckpointError, match="not found"):
         load_model(tmp_path / "missing.safetensors")
+
+
+def test_shipped_weights_load_by_their_file_name_even_when_it_is_not_a_preset():
+    from vdeblur.checkpoint import shipped_weights_names
+
+    assert {"sta-cpu", "dblrgan-cpu"} <= set(shipped_weights_names())
+    gan, net = load_model("dblrgan-cpu"), load_model("dblrnet-cpu")
+    # DBLRGAN's generator is a dblrnet-cpu network with its own (adversarially fine-tuned) weights.
+    assert gan.model_name == net.model_name == "dblrnet-cpu" and gan.weights_metadata["gan"] is True
+    assert any(not torch.equal(a, b) for a, b in zip(gan.state_dict().values(), net.state_dict().values()))

@@ -96,6 +96,13 @@ def shipped_weights_path(name: str) -> Path | None:
     return Path(str(candidate)) if candidate.is_file() else None
 
 
+def shipped_weights_names() -> list[str]:
+    """Names of the weights files shipped inside the package (what ``--model NAME`` can load)."""
+    folder = resources.files("vdeblur.weights")
+    return sorted(entry.name.removesuffix(".safetensors") for entry in folder.iterdir()
+                  if entry.name.endswith(".safetensors"))
+
+
 def resolve_weights_path(spec: str | os.PathLike) -> Path:
     """Turn ``--model`` into a weights file: a shipped model name, a run directory, or a ``.safetensors`` file."""
     text = str(spec)
@@ -111,14 +118,15 @@ def resolve_weights_path(spec: str | os.PathLike) -> Path:
         raise CheckpointError(f"Model file or run directory not found: {path}.")
     from vdeblur.models import list_models
 
-    if text not in list_models():
-        raise UserError(f"Unknown model '{text}'; known models: {', '.join(list_models())}.")
     shipped = shipped_weights_path(text)
-    if shipped is None:
-        raise CheckpointError(
-            f"No trained weights ship for model '{text}'; pass a run directory or a .safetensors file instead."
-        )
-    return shipped
+    if shipped is not None:  # a preset's weights, or weights under their own name (dblrgan-cpu is a dblrnet-cpu)
+        return shipped
+    if text not in list_models():
+        known = sorted(set(list_models()) | set(shipped_weights_names()))
+        raise UserError(f"Unknown model '{text}'; known models: {', '.join(known)}.")
+    raise CheckpointError(
+        f"No trained weights ship for model '{text}'; pass a run directory or a .safetensors file instead."
+    )
 
 
 def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: torch.device | str = "cpu") -> nn.Module:

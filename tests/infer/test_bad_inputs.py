@@ -150,3 +150,9 @@ def test_interrupted_run_leaves_nothing(tmp_path: Path, video_file: Path, tiny_w
     args = ["deblur", str(video_file), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_weights), "--quiet"]
     assert main(args) == 130
     assert set(tmp_path.rglob("*")) == before
+
+
+def test_threads_must_be_positive(tmp_path: Path, video_file: Path, tiny_weights: Path, capsys) -> None:
+    out = str(tmp_path / "o.mp4")
+    message = run_failing(capsys, tmp_path, str(video_file), "-o", out, "--model", str(tiny_weights), "--threads", "0")
+    assert "--threads" in message

@@ -133,6 +133,9 @@ def test_init_from_starts_a_new_run_from_given_weights(tiny_dataset: Path, tmp_p
     source, _ = read_weights(tmp_path / "a" / "last.safetensors")
     assert not trainer.resumed and trainer.step == 0
     assert all(torch.equal(trainer.model.state_dict()[k], v) for k, v in source.items())
+    trainer.fit()  # 4 steps of its own on top of the 2 behind its starting weights, also after a resume
+    assert read_weights(tmp_path / "b" / "last.safetensors")[1]["initial_steps"] == 2
+    assert Trainer(config, CPU, quiet=True).initial_steps == 2
 
 
 def test_batches_depend_on_seed_and_step_only_not_on_workers(tiny_dataset: Path, tmp_path: Path) -> None:

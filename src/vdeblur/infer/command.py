@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (default 18)")
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                         help="bfloat16 autocast (default: on where the hardware supports it natively)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for the model and for each of the video decoder and encoder (default: about "
+                             "one per core); 1 suits a machine that other jobs share")
     parser.add_argument("--backend", default="torch",
                         help="torch (default), or onnxruntime: run an ONNX export of the model with ONNX Runtime "
                              "(CPU, float32)")
@@ -122,11 +125,19 @@ def run(args: argparse.Namespace) -> int:
                 check_output(job.source, target, args.overwrite)
     if not jobs:
         return 0
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f"--threads must be 1 or more, not {args.threads}.")
+
+    import torch
 
     from vdeblur.infer.deblurrer import Deblurrer  # imported late: it pulls in torch and the models
+    from vdeblur.infer.sources import CODEC_THREADS
 
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     deblurrer = Deblurrer(
-        model=args.model, device=_device_name(args.device), tile=args.tile, bf16=args.bf16, backend=args.backend
+        model=args.model, device=_device_name(args.device), tile=args.tile, bf16=args.bf16, backend=args.backend,
+        codec_threads=CODEC_THREADS if args.threads is None else args.threads,
     )
     if len(jobs) == 1:
         _deblur(deblurrer, jobs[0], args)

@@ -26,7 +26,9 @@ from vdeblur.errors import UserError
 from vdeblur.infer.engine import WindowEngine
 from vdeblur.infer.outputs import atomic_folder, check_output
 from vdeblur.infer.precision import autocast_dtype
-from vdeblur.infer.sources import FolderSink, Source, SourceFrame, VideoSink, is_video_output, open_source
+from vdeblur.infer.sources import (
+    CODEC_THREADS, FolderSink, Source, SourceFrame, VideoSink, is_video_output, open_source,
+)
 from vdeblur.infer.threads import BackgroundConsumer, prefetch
 from vdeblur.infer.tiling import TileConfig
 from vdeblur.io.atomic import atomic_output
@@ -49,6 +51,8 @@ class Deblurrer:
             and it fits in memory).
         backend: ``torch``, or ``onnxruntime`` to run an ONNX export of the model with ONNX Runtime (CPU and
             float32 only: ``device`` "auto" means the CPU there, and bf16 is off).
+        codec_threads: threads of the video decoder and of the encoder each (0: FFmpeg's choice, about one
+            per core); 1 leaves the cores to the model where other jobs share the machine.
 
     Raises:
         UserError: unknown model, device or backend, or a backend that cannot honour ``device``/``bf16``;
@@ -65,7 +69,9 @@ class Deblurrer:
         tile_config: TileConfig = TileConfig(),
         cache_features: bool | None = None,
         backend: str = "torch",
+        codec_threads: int = CODEC_THREADS,
     ) -> None:
+        self.codec_threads = codec_threads
         if backend == "onnxruntime":
             device = "cpu" if device == "auto" else device
         self.device = device if isinstance(device, torch.device) else select_device(device)
@@ -156,11 +162,12 @@ class Deblurrer:
             raise UserError("The comparison output must differ from the main output.")
         for target in targets:
             check_output(source, target, overwrite)
-        src = open_source(source)
+        src = open_source(source, self.codec_threads)
         try:
             with contextlib.ExitStack() as stack:
                 sinks = [
-                    _open_sink(stack, target, src, codec, crf, side_by_side=i == 1) for i, target in enumerate(targets)
+                    _open_sink(stack, target, src, codec, crf, side_by_side=i == 1, threads=self.codec_threads)
+                    for i, target in enumerate(targets)
                 ]
                 return self._stream(src, sinks, progress, desc=source.name)
         finally:
@@ -209,12 +216,13 @@ class _Sink:
 
 
 def _open_sink(
-    stack: contextlib.ExitStack, target: Path, source: Source, codec: str | None, crf: int, side_by_side: bool
+    stack: contextlib.ExitStack, target: Path, source: Source, codec: str | None, crf: int, side_by_side: bool,
+    threads: int,
 ) -> _Sink:
     """Open a sink writing into a temporary file or folder that replaces ``target`` when the stack closes."""
     if is_video_output(target):
         tmp = stack.enter_context(atomic_output(target))
-        inner: VideoSink | FolderSink = VideoSink(tmp, source, codec, crf, audio=not side_by_side)
+        inner: VideoSink | FolderSink = VideoSink(tmp, source, codec, crf, audio=not side_by_side, threads=threads)
         stack.callback(_abort_on_error, inner)
     else:
         inner = FolderSink(stack.enter_context(atomic_folder(target)), source)

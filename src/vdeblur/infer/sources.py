@@ -45,12 +45,19 @@ def list_videos(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if p.is_file() and is_video_file(p)), key=natural_key)
 
 
+# Threads of the video decoder and of the encoder each; 0 is FFmpeg's choice (about one per core). The model
+# shares the cores with them. On a quiet 2-core machine capping both at one thread changed 1280x720 end-to-end
+# speed by noise-level amounts (benchmarks/pipeline_threads.py: 2.62 against 2.77 frames/s), so FFmpeg chooses;
+# `Deblurrer(codec_threads=1)` is there for machines that other jobs share.
+CODEC_THREADS = 0
+
+
 class VideoSource:
     """Frames of a video file, decoded lazily (see :class:`vdeblur.io.video.VideoReader`)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, threads: int = CODEC_THREADS) -> None:
         self.path = path
-        self._reader = VideoReader(path)
+        self._reader = VideoReader(path, threads=threads)
         info = self._reader.info
         self.width, self.height = info.width, info.height
         self.num_frames = info.num_frames
@@ -122,8 +129,8 @@ class FrameFolderSource:
 Source = VideoSource | FrameFolderSource
 
 
-def open_source(path: Path) -> Source:
-    """A video file or a folder of frames.
+def open_source(path: Path, codec_threads: int = CODEC_THREADS) -> Source:
+    """A video file or a folder of frames (``codec_threads``: decoder threads for a video, 0 for FFmpeg's choice).
 
     Raises:
         MediaError: missing path, folder without images, or a file that is not a readable video.
@@ -132,7 +139,7 @@ def open_source(path: Path) -> Source:
         raise MediaError(f"Input not found: {path}.")
     if path.is_dir():
         return FrameFolderSource(path)
-    return VideoSource(path)
+    return VideoSource(path, codec_threads)
 
 
 def to_display_orientation(image: np.ndarray, rotation: int) -> np.ndarray:
@@ -144,10 +151,13 @@ def to_display_orientation(image: np.ndarray, rotation: int) -> np.ndarray:
 class VideoSink:
     """Write frames to a video file, keeping the source's timing, rotation, colour tags and audio."""
 
-    def __init__(self, path: Path, source: Source, codec: str | None, crf: int, audio: bool = True) -> None:
+    def __init__(
+        self, path: Path, source: Source, codec: str | None, crf: int, audio: bool = True,
+        threads: int = CODEC_THREADS,
+    ) -> None:
         self._writer = VideoWriter(
             path, source.frame_rate, codec=codec, crf=crf, rotation=source.rotation, color=source.color,
-            audio_source=source.audio_source if audio else None,
+            audio_source=source.audio_source if audio else None, threads=threads,
         )
 
     def write(self, image: np.ndarray, frame: SourceFrame) -> None:

@@ -138,18 +138,20 @@ class VideoReader:
 
     Args:
         path: the video file.
+        threads: decoder threads; 0 lets FFmpeg choose (about one per core).
 
     Raises:
         MediaError: missing, not a video, no frames, or frames in a pixel format that cannot become RGB.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, threads: int = 0) -> None:
         self.path = Path(path)
         self._container = _open_input(self.path)
         try:
             self.info = _video_info(self._container, self.path)
             stream = self._container.streams.video[0]
             stream.thread_type = "AUTO"
+            stream.codec_context.thread_count = threads
             self._frames = self._container.decode(stream)
             first = self._next_raw()
             if first is None:
@@ -259,6 +261,7 @@ class VideoWriter:
         color: colour tags to write and to convert RGB with.
         audio_source: a file whose audio streams are copied (or transcoded) into the output.
         pixel_format: force a pixel format instead of :func:`choose_pixel_format`.
+        threads: encoder threads; 0 lets the encoder choose (x264 takes about 1.5 per core).
 
     Raises:
         MediaError: the container or codec cannot be written.
@@ -275,9 +278,11 @@ class VideoWriter:
         color: ColorInfo | None = None,
         audio_source: str | os.PathLike | None = None,
         pixel_format: str | None = None,
+        threads: int = 0,
     ) -> None:
         self.path = Path(path)
         self.frame_rate = Fraction(frame_rate)
+        self.threads = threads
         self.codec = codec or default_video_codec(self.path)
         self.crf = crf
         self.rotation = rotation
@@ -303,6 +308,7 @@ class VideoWriter:
             stream.time_base = time_base
             stream.codec_context.time_base = time_base
             context = stream.codec_context
+            context.thread_count = self.threads
             context.colorspace, context.color_range = self.color.colorspace, self.color.color_range
             context.color_primaries, context.color_trc = self.color.color_primaries, self.color.color_trc
             if self.rotation:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -42,19 +43,22 @@ def _gflops(fn: Callable[[], object]) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def measure_cost(name: str, height: int = 720, width: int = 1280) -> ModelCost:
+def measure_cost(
+    name: str, height: int = 720, width: int = 1280, model_kwargs: dict[str, Any] | None = None
+) -> ModelCost:
     """Count parameters and FLOPs of model ``name`` for frames of ``height`` × ``width``.
 
     Args:
         name: a registered model name.
         height: frame height in pixels.
         width: frame width in pixels.
+        model_kwargs: constructor arguments that differ from the preset (as a weights file records them).
 
     Returns:
         The model's :class:`ModelCost`.
     """
     with torch.device("meta"):
-        model = create_model(name).eval()
+        model = create_model(name, **(model_kwargs or {})).eval()
         frames = model.num_frames
         clip = torch.empty(1, frames, 3, height, width)
         with torch.no_grad():

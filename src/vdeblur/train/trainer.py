@@ -113,6 +113,7 @@ class Trainer:
         self.elapsed_s = 0.0
         self.best_psnr: float | None = None
         self.last_metrics: dict[str, float] | None = None
+        self.initial_steps = 0  # steps behind the train.init_from weights, so that weights record their whole history
         self.resumed = self._restore_or_initialise()
         self.net = self._distribute(self.model)
 
@@ -179,11 +180,13 @@ class Trainer:
             self.step = int(state["step"])
             self.elapsed_s = float(state["elapsed_s"])
             self.best_psnr = state.get("best_psnr")
+            self.initial_steps = int(state.get("initial_steps", 0))
             self._say(f"Resuming {describe_path(self.run_dir)} from step {self.step}.")
             return True
         if self.config.train.init_from:
             path = resolve_weights_path(self.config.train.init_from)
-            load_weights_into(self.model, path)
+            source = load_weights_into(self.model, path)
+            self.initial_steps = int(source.get("steps", 0)) + int(source.get("initial_steps", 0))
             if self.ema is not None:
                 self.ema = ModelEMA(self.model, self.config.train.ema_decay)
             self._say(f"Starting from the weights in {path}.")
@@ -349,6 +352,7 @@ class Trainer:
     def _weights_metadata(self) -> dict[str, Any]:
         return {
             "steps": self.step,
+            "initial_steps": self.initial_steps,
             "data": str(self.config.data.root),
             "metrics": self.last_metrics or {},
             "ema": self.ema is not None,
@@ -367,6 +371,7 @@ class Trainer:
             "step": self.step,
             "elapsed_s": self.elapsed_s,
             "best_psnr": self.best_psnr,
+            "initial_steps": self.initial_steps,
             "model_name": metadata["model"],
             "model_kwargs": plain(metadata["model_kwargs"]),
             "model": self.model.state_dict(),

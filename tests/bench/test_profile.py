@@ -1,0 +1,126 @@
+"""The "what limits it" profiles: op groups against FlopCounterMode, module hooks and a hand-built event tree;
+the pipeline's stage table against the file it wrote."""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pytest
+import torch
+from torch import nn
+
+from vdeblur.bench.flops import gflops_per_frame
+from vdeblur.bench.profile import (
+    ATTENTION,
+    CONV_1X1,
+    ELEMENTWISE,
+    FULL,
+    LAYOUT,
+    OTHER,
+    OUTSIDE,
+    STAGES,
+    ConvShape,
+    group_events,
+    profile_model,
+    profile_pipeline,
+)
+from vdeblur.bench.throughput import stream_runner
+from vdeblur.models import create_model
+
+TINY = dict(width=4, growth=4, num_layers=1, num_spatial=2, num_temporal=2, num_frames=3)
+HEIGHT, WIDTH, FRAMES = 24, 40, 3
+
+
+def tiny_model() -> nn.Module:
+    torch.manual_seed(0)
+    return create_model("sta-cpu", **TINY).eval()
+
+
+@pytest.mark.parametrize("dtype", [None, torch.bfloat16], ids=["fp32", "bf16"])
+def test_group_flops_add_up_to_flop_counter_and_shares_to_one(dtype: torch.dtype | None) -> None:
+    profile = profile_model(tiny_model(), HEIGHT, WIDTH, dtype, frames=FRAMES)
+    # gflops_per_frame counts one encode_frame + one decode_window with FlopCounterMode on a meta copy.
+    reference = gflops_per_frame(tiny_model(), HEIGHT, WIDTH)
+    assert sum(g.gflop_per_frame for g in profile.groups) == pytest.approx(reference)
+    assert sum(g.share for g in profile.groups) == pytest.approx(1.0)
+    assert all(g.share >= 0 and g.ms_per_frame >= 0 for g in profile.groups)
+    assert sum(g.ms_per_frame for g in profile.groups) == pytest.approx(profile.wall_ms_per_frame)
+    categories = {g.category for g in profile.groups}
+    assert {"conv 3×3", CONV_1X1, ATTENTION, ELEMENTWISE, LAYOUT} <= categories
+
+
+def test_conv_groups_match_the_convolutions_modules_run() -> None:
+    model = tiny_model()
+    profile = profile_model(model, HEIGHT, WIDTH, None, frames=FRAMES)
+
+    # The reference: every convolution module's call, with the output size of the tensor it returned.
+    seen: Counter[ConvShape] = Counter()
+
+    def record(module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
+        seen[ConvShape(tuple(module.kernel_size), module.in_channels, module.out_channels,
+                       tuple(output.shape[2:]), tuple(module.stride))] += 1
+
+    hooked = copy.deepcopy(model)
+    for module in hooked.modules():
+        if isinstance(module, nn.Conv1d | nn.Conv2d):
+            module.register_forward_hook(record)
+    stream_runner(hooked, HEIGHT, WIDTH, None, FRAMES)()
+
+    spatial = {shape: count / FRAMES for shape, count in seen.items() if set(shape.kernel) != {1}}
+    assert {g.conv: g.calls_per_frame for g in profile.groups if g.conv is not None} == spatial
+    pointwise = sum(count for shape, count in seen.items() if set(shape.kernel) == {1}) / FRAMES
+    assert next(g for g in profile.groups if g.category == CONV_1X1).calls_per_frame == pointwise
+
+
+@dataclass
+class FakeEvent:
+    """What group_events reads of a torch.profiler FunctionEvent."""
+
+    name: str
+    self_cpu_time_total: float
+    input_shapes: list = field(default_factory=list)
+    concrete_inputs: list = field(default_factory=list)
+    cpu_children: list[FakeEvent] = field(default_factory=list)
+    cpu_parent: FakeEvent | None = None
+
+    def add(self, *children: FakeEvent) -> FakeEvent:
+        for child in children:
+            child.cpu_parent = self
+            self.cpu_children.append(child)
+        return self
+
+
+def test_group_events_on_a_hand_built_tree() -> None:
+    conv = FakeEvent("aten::conv2d", 2, [[1, 8, 10, 12], [4, 8, 3, 3]]).add(
+        FakeEvent("aten::to", 3),  # autocast's cast inside the convolution: layout work
+        FakeEvent("aten::convolution", 1, [[1, 8, 10, 12], [4, 8, 3, 3], [4]],
+                  [None, None, None, [2, 2], [1, 1], [1, 1], False, [0, 0], 1]).add(
+            FakeEvent("aten::mkldnn_convolution", 10)),
+    )
+    reshape = FakeEvent("aten::reshape", 1).add(FakeEvent("aten::bmm", 4, [[2, 3, 5], [2, 5, 7]]))
+    relu = FakeEvent("aten::relu_", 5)
+    events = [conv, *conv.cpu_children, *conv.cpu_children[1].cpu_children, reshape, *reshape.cpu_children, relu]
+
+    groups = {g.label: g for g in group_events(events, wall_micros=40.0, frames=2)}
+
+    conv_label = "3×3 8→4 @ 6×5 /2×2"  # (10 + 2 - 2 - 1) // 2 + 1 = 5 rows, (12 + 2 - 2 - 1) // 2 + 1 = 6 columns
+    expected_micros = {conv_label: 13, LAYOUT: 3, OTHER: 1, ATTENTION: 4, ELEMENTWISE: 5, OUTSIDE: 14}
+    assert {label: g.ms_per_frame * 2e3 for label, g in groups.items()} == pytest.approx(expected_micros)
+    assert groups[conv_label].gflop_per_frame * 2e9 == pytest.approx(2 * 4 * 8 * 9 * 5 * 6)
+    assert groups[ATTENTION].gflop_per_frame * 2e9 == pytest.approx(2 * 2 * 3 * 5 * 7)
+    assert groups[conv_label].conv == ConvShape((3, 3), 8, 4, (5, 6), (2, 2))
+    assert groups[conv_label].calls_per_frame == 0.5 and groups[LAYOUT].calls_per_frame == 0
+    assert groups[OUTSIDE].share == pytest.approx(14 / 40)
+
+
+def test_pipeline_profile_has_every_stage_and_writes_every_frame() -> None:
+    frames = 5
+    profile = profile_pipeline(tiny_model(), 32, 48, None, frames=frames, runs=1)
+    assert [s.stage for s in profile.stages] == [*STAGES, FULL]
+    assert all(s.seconds_per_frame > 0 and s.cpu_seconds_per_frame >= 0 for s in profile.stages)
+    assert profile.frames_written == frames and profile.output_frames == frames
+    # The model's own calls are part of the full pipeline's time.
+    assert 0 < profile.model_seconds_in_pipeline <= profile.stage(FULL).seconds_per_frame
+    assert profile.serial_seconds_per_frame == pytest.approx(sum(profile.stage(n).seconds_per_frame for n in STAGES))
