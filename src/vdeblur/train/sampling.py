@@ -11,7 +11,8 @@ With ``crops_per_window`` K > 1 a step consumes B/K draws and cuts K crops from 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -164,3 +165,13 @@ def close_batches(batches: Iterator[Any]) -> None:
     shutdown = getattr(batches, "_shutdown_workers", None)
     if shutdown is not None:
         shutdown()
+
+
+@contextmanager
+def loader_batches(loader: Iterable[Any]) -> Iterator[Iterator[Any]]:
+    """Iterate ``loader`` inside a ``with`` block whose exit, however it happens, ends the workers (`close_batches`)."""
+    batches = iter(loader)
+    try:
+        yield batches
+    finally:
+        close_batches(batches)

@@ -29,7 +29,7 @@ from vdeblur.train.ema import ModelEMA
 from vdeblur.train.gan import Adversary
 from vdeblur.train.logbook import Logbook
 from vdeblur.train.losses import ContentLoss
-from vdeblur.train.sampling import EpochDrawDataset, StepBatchSampler, close_batches, collate_draws, next_batch
+from vdeblur.train.sampling import EpochDrawDataset, StepBatchSampler, collate_draws, loader_batches, next_batch
 from vdeblur.train.schedule import learning_rate
 from vdeblur.train.state import (
     StopRequest, describe_path, ignore_interrupts_in_worker, load_state, restore_rng_state, rng_state, save_state,
@@ -256,53 +256,49 @@ class Trainer:
             total=train.max_steps, initial=self.step, disable=self.quiet, unit="step", dynamic_ncols=True,
             desc=self.config.model.name,
         )
-        loader = self._loader()
-        batches = iter(loader)
-        try:
-            # The bar closes on errors too, so that an error message is not followed by a stray bar line.
-            with stop_on_signals() as stop, progress:
-                self.net.train()
-                while self.step < train.max_steps:
-                    tick = time.monotonic()
-                    lr = self._set_learning_rate()
-                    stats = self._train_step(next_batch(batches))
-                    self.step += 1
-                    if self.ema is not None:
-                        self.ema.update(self.model)
-                    now = time.monotonic()
-                    self.elapsed_s += now - tick
-                    out_of_time = train.max_minutes is not None and now - session_start >= 60 * train.max_minutes
-                    flags = self._agree(stats["loss"], stop, out_of_time)
-                    if not math.isfinite(flags["loss"]):
-                        raise TrainingDiverged(
-                            f"The loss became {flags['loss']} at step {self.step}; training stopped and the last good "
-                            f"checkpoint in {describe_path(self.run_dir)} was kept (try a lower optim.lr, "
-                            "optim.grad_clip, or train.precision fp32)."
-                        )
-                    for key, value in {**stats, "loss": flags["loss"]}.items():
-                        running[key] = running.get(key, 0.0) + float(value)
-                    running["count"] = running.get("count", 0) + 1
-                    progress.update(1)
-                    if self.step % train.log_every == 0 or self.step == train.max_steps:
-                        self._log(running, lr, progress)
-                        running = {}
-                    stopping = flags["stop"] or flags["out_of_time"]
-                    finished = self.step == train.max_steps
-                    # After a signal, exit quickly (schedulers allow seconds): checkpoint without validating.
-                    if self.step % train.val_every == 0 or finished or flags["out_of_time"]:
-                        self._validate()
-                    due = now - last_checkpoint >= 60 * train.checkpoint_minutes  # only the main process writes
-                    if self.step % train.checkpoint_every == 0 or finished or stopping or due:
-                        self._checkpoint()
-                        last_checkpoint = time.monotonic()
-                    if stopping:
-                        stop_signal = (stop.signal_name or "a signal") if flags["stop"] else ""
-                        reason = stop_signal or "the time limit"
-                        self._say(f"Stopped by {reason} at step {self.step}; checkpoint written. Run again to resume.")
-                        stopped_early = True
-                        break
-        finally:
-            close_batches(batches)
+        # The bar closes on errors too, so that an error message is not followed by a stray bar line; the loader's
+        # workers end on every way out.
+        with loader_batches(self._loader()) as batches, stop_on_signals() as stop, progress:
+            self.net.train()
+            while self.step < train.max_steps:
+                tick = time.monotonic()
+                lr = self._set_learning_rate()
+                stats = self._train_step(next_batch(batches))
+                self.step += 1
+                if self.ema is not None:
+                    self.ema.update(self.model)
+                now = time.monotonic()
+                self.elapsed_s += now - tick
+                out_of_time = train.max_minutes is not None and now - session_start >= 60 * train.max_minutes
+                flags = self._agree(stats["loss"], stop, out_of_time)
+                if not math.isfinite(flags["loss"]):
+                    raise TrainingDiverged(
+                        f"The loss became {flags['loss']} at step {self.step}; training stopped and the last good "
+                        f"checkpoint in {describe_path(self.run_dir)} was kept (try a lower optim.lr, "
+                        "optim.grad_clip, or train.precision fp32)."
+                    )
+                for key, value in {**stats, "loss": flags["loss"]}.items():
+                    running[key] = running.get(key, 0.0) + float(value)
+                running["count"] = running.get("count", 0) + 1
+                progress.update(1)
+                if self.step % train.log_every == 0 or self.step == train.max_steps:
+                    self._log(running, lr, progress)
+                    running = {}
+                stopping = flags["stop"] or flags["out_of_time"]
+                finished = self.step == train.max_steps
+                # After a signal, exit quickly (schedulers allow seconds): checkpoint without validating.
+                if self.step % train.val_every == 0 or finished or flags["out_of_time"]:
+                    self._validate()
+                due = now - last_checkpoint >= 60 * train.checkpoint_minutes  # only the main process writes
+                if self.step % train.checkpoint_every == 0 or finished or stopping or due:
+                    self._checkpoint()
+                    last_checkpoint = time.monotonic()
+                if stopping:
+                    stop_signal = (stop.signal_name or "a signal") if flags["stop"] else ""
+                    reason = stop_signal or "the time limit"
+                    self._say(f"Stopped by {reason} at step {self.step}; checkpoint written. Run again to resume.")
+                    stopped_early = True
+                    break
         return TrainResult(start_step, self.step, stopped_early, stop_signal, self.best_psnr, self.last_metrics)
 
     def _agree(self, loss: torch.Tensor, stop: StopRequest, out_of_time: bool) -> dict[str, Any]:
