@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from vdeblur import __version__
+from vdeblur.allocator import keep_freed_memory
 from vdeblur.errors import UserError
 
 # name -> (module, one-line help). Kept here, not discovered, so the command set is explicit.
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     module = importlib.import_module(SUBCOMMANDS[args.command][0])
+    keep_freed_memory()  # this process is ours: large activations are reused instead of faulted in per frame
     try:
         return int(module.run(args) or 0)
     except UserError as exc:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from vdeblur.models import FactorizedSTAttention, NonLocalBlock
+from vdeblur.models.layers import stack_frames
 
 
 def _randomise(module: torch.nn.Module) -> None:
@@ -82,9 +83,14 @@ def block() -> FactorizedSTAttention:
     return block
 
 
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "channels_last"])
 @pytest.mark.parametrize("ref", [0, 1, 2])
-def test_aggregate_equals_loop_implementation_of_equations(block: FactorizedSTAttention, ref: int) -> None:
+def test_aggregate_equals_loop_implementation_of_equations(
+    block: FactorizedSTAttention, ref: int, channels_last: bool
+) -> None:
     x = torch.randn(2, 3, 3, 3, 4, dtype=torch.float64)
+    if channels_last:  # each frame NHWC, as the inference engine and the trainer hold features
+        x = stack_frames([x[:, t].contiguous(memory_format=torch.channels_last) for t in range(x.shape[1])])
     got = block.aggregate(x, ref)
     for sample in range(x.shape[0]):
         expected = loop_aggregate(block, x[sample], ref)

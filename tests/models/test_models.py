@@ -11,7 +11,9 @@ import torch
 from skimage.color import rgb2ycbcr
 
 from vdeblur.errors import ConfigError
+from vdeblur.layout import to_channels_last
 from vdeblur.models import DBLRNet, create_discriminator, create_model, list_models
+from vdeblur.models.layers import LocalFusion, stack_frames
 
 
 def _randomise_zero_parameters(model: torch.nn.Module) -> None:
@@ -24,7 +26,7 @@ def _randomise_zero_parameters(model: torch.nn.Module) -> None:
 
 
 def test_list_models_names_the_presets() -> None:
-    assert list_models() == ["sta-cpu", "single-frame", "sta-paper", "dblrnet", "dblrnet-cpu"]
+    assert list_models() == ["sta-cpu", "sta-fullres", "single-frame", "sta-paper", "dblrnet", "dblrnet-cpu"]
 
 
 @pytest.mark.slow
@@ -41,17 +43,32 @@ def test_every_model_restores_a_37x53_clip_and_trains_every_parameter(name: str)
     assert without_gradient == []
 
 
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "channels_last"])
 @pytest.mark.parametrize("name", [n for n in list_models() if create_model(n).supports_feature_cache])
-def test_forward_equals_decode_window_of_cached_frame_features(name: str) -> None:
+def test_forward_equals_decode_window_of_cached_frame_features(name: str, channels_last: bool) -> None:
     model = create_model(name).eval()
     _randomise_zero_parameters(model)
     multiple = model.size_multiple
     clip = torch.rand(1, model.num_frames, 3, 3 * multiple, 5 * multiple)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    if channels_last:  # the inference engine's layout: weights and frames NHWC
+        to_channels_last(model)
     with torch.no_grad():
-        features = [model.encode_frame(clip[:, t]) for t in range(model.num_frames)]
+        features = [model.encode_frame(clip[:, t].contiguous(memory_format=layout)) for t in range(model.num_frames)]
         cached = model.decode_window(features, clip[:, model.num_frames // 2])
         direct = model(clip)
     torch.testing.assert_close(cached, direct, rtol=1e-5, atol=1e-5)
+
+
+def test_local_fusion_mixes_the_frames_in_frame_major_channel_order() -> None:
+    # The reference: the T frames' features flattened to T·C channels (frame 0's channels first) and mixed.
+    block = LocalFusion(channels=4, num_frames=3)
+    x = torch.randn(2, 3, 4, 6, 5)
+    mixed = torch.relu(torch.nn.functional.conv2d(x.flatten(1, 2), block.mix.weight, block.mix.bias))
+    expected = block.refine(torch.relu(block.spread(mixed)))
+    for layout in (torch.contiguous_format, torch.channels_last):
+        frames = stack_frames([x[:, t].contiguous(memory_format=layout) for t in range(3)])
+        torch.testing.assert_close(block(frames), expected)
 
 
 def test_sta_cpu_uses_its_neighbours_and_single_frame_shares_its_backbone() -> None:

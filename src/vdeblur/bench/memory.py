@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from vdeblur.allocator import keep_freed_memory
+
 
 @dataclass(frozen=True)
 class MemoryResult:
@@ -92,6 +94,7 @@ def _worker(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tile", type=int, default=None)
     args = parser.parse_args(argv)
 
+    keep_freed_memory()  # as the vdeblur command does, so the peak is the command's
     from vdeblur.bench.backends import prepare_model
     from vdeblur.bench.frames import pattern_frames
     from vdeblur.export.model_spec import model_for_tooling

@@ -47,8 +47,8 @@ def list_videos(folder: Path) -> list[Path]:
 
 # Threads of the video decoder and of the encoder each; 0 is FFmpeg's choice (about one per core). The model
 # shares the cores with them. On a quiet 2-core machine capping both at one thread changed 1280x720 end-to-end
-# speed by noise-level amounts (benchmarks/pipeline_threads.py: 2.62 against 2.77 frames/s), so FFmpeg chooses;
-# `Deblurrer(codec_threads=1)` is there for machines that other jobs share.
+# speed by noise-level amounts (`benchmarks/pipeline_settings.py --compare threads`: 2.62 against 2.77
+# frames/s), so FFmpeg chooses; `Deblurrer(codec_threads=1)` is there for machines that other jobs share.
 CODEC_THREADS = 0
 
 

@@ -20,6 +20,7 @@ from vdeblur.models.layers import (
     check_clip,
     check_frame,
     pad_to_multiple,
+    stack_frames,
 )
 
 NUM_LEVELS = 3
@@ -179,7 +180,7 @@ class STANet(nn.Module):
             raise ValueError(f"expected features of {self.num_frames} frames, got {len(features)}")
         ref = self.num_frames // 2
         fused = [
-            fusion(torch.stack([frame[level] for frame in features], dim=1), ref)
+            fusion(stack_frames([frame[level] for frame in features]), ref)
             if fusion.fuses_frames
             else features[ref][level]  # no copy of the T frames' features where nothing fuses them
             for level, fusion in enumerate(self.fusions)

@@ -2,7 +2,7 @@
 
 from vdeblur.models.layers.attention import FactorizedSTAttention, NonLocalBlock
 from vdeblur.models.layers.blocks import LocalFusion, ResidualDenseBlock
-from vdeblur.models.layers.shapes import check_clip, check_frame, pad_to_multiple
+from vdeblur.models.layers.shapes import check_clip, check_frame, pad_to_multiple, stack_frames
 
 __all__ = [
     "FactorizedSTAttention",
@@ -12,4 +12,5 @@ __all__ = [
     "check_clip",
     "check_frame",
     "pad_to_multiple",
+    "stack_frames",
 ]

@@ -25,6 +25,16 @@ def check_clip(clip: torch.Tensor, num_frames: int, channels: int = 3) -> None:
         raise ValueError(f"expected a clip of shape {expected}, got {tuple(clip.shape)}")
 
 
+def stack_frames(frames: list[torch.Tensor]) -> torch.Tensor:
+    """Stack T per-frame feature maps ``(B, C, H, W)`` into ``(B, T, C, H, W)`` with each frame channels-last.
+
+    That is the layout the shared encoder gives the B·T frames of a clip, so a model fuses cached features in
+    the same layout as in training, and the attention reads every frame as ``(H·W, C)`` tokens without a copy.
+    (``torch.stack`` of channels-last maps would interleave the frames' channels instead.)
+    """
+    return torch.stack([frame.permute(0, 2, 3, 1) for frame in frames], dim=1).permute(0, 1, 4, 2, 3)
+
+
 def check_frame(frame: torch.Tensor, channels: int = 3, size_multiple: int = 1) -> None:
     """Raise ``ValueError`` unless ``frame`` is ``(B, channels, H, W)`` with H and W multiples of ``size_multiple``."""
     expected = f"(B, C={channels}, H, W) with H and W multiples of {size_multiple}"

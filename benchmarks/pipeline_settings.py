@@ -1,15 +1,21 @@
-"""Threads of the end-to-end pipeline: codec thread counts and OpenMP's wait policy, against each other.
+"""Process settings of the end-to-end pipeline against each other: threads, and the memory allocator.
 
-``vdeblur deblur`` runs the model on the main thread (torch's OpenMP pool) while a reader thread decodes and a
-writer thread encodes. FFmpeg gives its decoder and x264 about one thread per core by default, and OpenMP's
-threads spin while they wait at the end of each op, so on a small machine they all compete for the cores.
-This script times ``Deblurrer.deblur_video`` (decode -> model -> H.264) and the model alone for each
-combination of ``codec_threads`` (0 = FFmpeg's choice, 1) and ``OMP_WAIT_POLICY`` (unset, PASSIVE). The wait
-policy is read when the OpenMP runtime loads, so every configuration runs in a fresh process; the rounds
-interleave the configurations so that a change in the machine's load touches them all alike.
+``--compare threads``: ``vdeblur deblur`` runs the model on the main thread (torch's OpenMP pool) while a
+reader thread decodes and a writer thread encodes. FFmpeg gives its decoder and x264 about one thread per core
+by default, and OpenMP's threads spin while they wait at the end of each op, so on a small machine they all
+compete for the cores. Compared: ``codec_threads`` (0 = FFmpeg's choice, 1) × ``OMP_WAIT_POLICY`` (unset,
+PASSIVE).
+
+``--compare allocator``: glibc's default (large blocks mmap'd and unmapped on free, so faulted in again for
+every frame) against ``vdeblur.allocator.keep_freed_memory``, which the ``vdeblur`` command applies.
+
+Both settings are read when a process starts, so every configuration runs in a fresh process, which times
+``Deblurrer.deblur_video`` (decode -> model -> H.264) and the model alone; the rounds interleave the
+configurations so that a change in the machine's load touches them all alike.
 
 Usage:
-    python benchmarks/pipeline_threads.py [--size 1280x720] [--frames 16] [--rounds 5]
+    python benchmarks/pipeline_settings.py --compare threads|allocator [--model sta-cpu] [--size 1280x720]
+        [--frames 16] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -25,22 +31,33 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIGS = {  # label -> (codec_threads, OMP_WAIT_POLICY or None)
-    "codec threads FFmpeg default, OpenMP default": (0, None),
-    "codec threads 1, OpenMP default": (1, None),
-    "codec threads FFmpeg default, OMP_WAIT_POLICY=PASSIVE": (0, "PASSIVE"),
-    "codec threads 1, OMP_WAIT_POLICY=PASSIVE": (1, "PASSIVE"),
+# Setting glibc's own tunable makes keep_freed_memory stand aside; 65536 is glibc's default M_MMAP_MAX.
+_GLIBC_DEFAULT = {"MALLOC_MMAP_MAX_": "65536"}
+COMPARISONS = {  # comparison -> label -> (codec_threads, environment overrides)
+    "threads": {
+        "codec threads FFmpeg default, OpenMP default": (0, {}),
+        "codec threads 1, OpenMP default": (1, {}),
+        "codec threads FFmpeg default, OMP_WAIT_POLICY=PASSIVE": (0, {"OMP_WAIT_POLICY": "PASSIVE"}),
+        "codec threads 1, OMP_WAIT_POLICY=PASSIVE": (1, {"OMP_WAIT_POLICY": "PASSIVE"}),
+    },
+    "allocator": {
+        "glibc default (large blocks returned to the system on free)": (0, _GLIBC_DEFAULT),
+        "freed memory kept (what vdeblur sets)": (0, {}),
+    },
 }
+_CONTROLLED = ("OMP_WAIT_POLICY", *_GLIBC_DEFAULT)
 
 
 def measure_once(video: Path, model: str, codec_threads: int) -> dict[str, float]:
     """In this process: seconds per frame end to end and for the model alone, each after a warm-up run."""
     import torch
 
+    from vdeblur.allocator import keep_freed_memory
     from vdeblur.bench.throughput import stream_runner
     from vdeblur.infer.deblurrer import Deblurrer
     from vdeblur.io.video import probe_video
 
+    keep_freed_memory()  # as the vdeblur command does (it stands aside when the environment sets glibc's tunable)
     info = probe_video(video)
     frames = info.num_frames or 0
     deblurrer = Deblurrer(model, "cpu", bf16=True, codec_threads=codec_threads)
@@ -61,11 +78,12 @@ def measure_once(video: Path, model: str, codec_threads: int) -> dict[str, float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="sta-cpu")
+    parser.add_argument("--compare", choices=sorted(COMPARISONS), required=True)
+    parser.add_argument("--model", default="sta-cpu", help="model name, run directory or weights file")
     parser.add_argument("--size", default="1280x720")
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "pipeline_threads.json")
+    parser.add_argument("--out", type=Path, help="JSON report (default: benchmarks/results/pipeline_COMPARE.json)")
     parser.add_argument("--child", nargs=2, metavar=("VIDEO", "CODEC_THREADS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -75,26 +93,26 @@ def main() -> None:
     from vdeblur.bench.frames import write_test_video
     from vdeblur.io.atomic import atomic_output
 
+    configs = COMPARISONS[args.compare]
+    out = args.out or REPO / "benchmarks" / "results" / f"pipeline_{args.compare}.json"
     width, height = (int(v) for v in args.size.split("x"))
-    results: dict[str, list[dict[str, float]]] = {label: [] for label in CONFIGS}
+    results: dict[str, list[dict[str, float]]] = {label: [] for label in configs}
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="vdeblur-threads-") as folder:
         video = write_test_video(Path(folder) / "input.mp4", args.frames, height, width)
         for round_index in range(args.rounds):
-            for label, (codec_threads, policy) in CONFIGS.items():
-                env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-                if policy:
-                    env["OMP_WAIT_POLICY"] = policy
+            for label, (codec_threads, overrides) in configs.items():
+                env = {k: v for k, v in os.environ.items() if k not in _CONTROLLED} | overrides
                 command = [sys.executable, __file__, "--model", args.model, "--child", str(video), str(codec_threads)]
                 line = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
                 results[label].append(json.loads(line.strip().splitlines()[-1]))
                 print(f"round {round_index + 1}: {label}: {results[label][-1]}", flush=True)
     report = {
-        "model": args.model, "size": args.size, "frames": args.frames, "rounds": args.rounds,
+        "compare": args.compare, "model": args.model, "size": args.size, "frames": args.frames, "rounds": args.rounds,
         "load_average_before": load_before, "load_average_after": os.getloadavg(), "cpus": os.cpu_count(),
         "results": results,
     }
-    with atomic_output(args.out) as tmp:
+    with atomic_output(out) as tmp:
         tmp.write_text(json.dumps(report, indent=1) + "\n")
     print(markdown(report))
 
