@@ -33,6 +33,10 @@ from vdeblur.models import create_model
 name, kwargs = sys.argv[2], json.loads(sys.argv[3])
 height, width, precision, repeats = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], int(sys.argv[7])
 model = create_model(name, **kwargs).eval()
+if not getattr(model, "supports_feature_cache", False):
+    sys.exit(f"{name} has no encode_frame/decode_window; this script times streaming models only.")
+multiple = model.size_multiple
+height, width = height // multiple * multiple, width // multiple * multiple  # the engine pads; we crop
 for p in model.parameters():
     if p.dim() == 4:
         p.data = p.data.contiguous(memory_format=torch.channels_last)
@@ -82,7 +86,10 @@ def main() -> int:
         for label, (path, env) in variants.items():
             command = [sys.executable, "-c", _CHILD, path, args.model, args.kwargs, str(height), str(width),
                        args.precision, str(args.repeats)]
-            done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
+                sys.exit(f"{label} failed: {reason}")
             seconds[label].append(float(done.stdout.strip().splitlines()[-1]))
     first = statistics.median(seconds[next(iter(seconds))])
     print(f"{args.model} {args.kwargs} at {args.size}, {args.precision}, median of {args.rounds} rounds "

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,9 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from vdeblur.allocator import OPT_OUT, keep_freed_memory, user_configured_allocator
+
 REPO = Path(__file__).resolve().parents[1]
-# Setting glibc's own tunable makes keep_freed_memory stand aside; 65536 is glibc's default M_MMAP_MAX.
-_GLIBC_DEFAULT = {"MALLOC_MMAP_MAX_": "65536"}
 COMPARISONS = {  # comparison -> label -> (codec_threads, environment overrides)
     "threads": {
         "codec threads FFmpeg default, OpenMP default": (0, {}),
@@ -41,28 +42,27 @@ COMPARISONS = {  # comparison -> label -> (codec_threads, environment overrides)
         "codec threads 1, OMP_WAIT_POLICY=PASSIVE": (1, {"OMP_WAIT_POLICY": "PASSIVE"}),
     },
     "allocator": {
-        "glibc default (large blocks returned to the system on free)": (0, _GLIBC_DEFAULT),
+        "glibc default (large blocks returned to the system on free)": (0, {OPT_OUT: "0"}),
         "freed memory kept (what vdeblur sets)": (0, {}),
     },
 }
-_CONTROLLED = ("OMP_WAIT_POLICY", *_GLIBC_DEFAULT)
+_CONTROLLED = ("OMP_WAIT_POLICY", OPT_OUT)
 
 
-def measure_once(video: Path, model: str, codec_threads: int) -> dict[str, float]:
+def measure_once(video: Path, model: str, codec_threads: int) -> dict[str, float | bool]:
     """In this process: seconds per frame end to end and for the model alone, each after a warm-up run."""
     import torch
 
-    from vdeblur.allocator import keep_freed_memory
     from vdeblur.bench.throughput import stream_runner
     from vdeblur.infer.deblurrer import Deblurrer
     from vdeblur.io.video import probe_video
 
-    keep_freed_memory()  # as the vdeblur command does (it stands aside when the environment sets glibc's tunable)
+    kept = keep_freed_memory()  # as the vdeblur command does
     info = probe_video(video)
     frames = info.num_frames or 0
     deblurrer = Deblurrer(model, "cpu", bf16=True, codec_threads=codec_threads)
     out = video.with_name(f"out-{os.getpid()}.mp4")
-    timings = {}
+    timings: dict[str, float | bool] = {"freed_memory_kept": kept}
     for _ in range(2):  # the first run is the warm-up
         start = time.perf_counter()
         deblurrer.deblur_video(video, out, overwrite=True, progress=False)
@@ -73,6 +73,7 @@ def measure_once(video: Path, model: str, codec_threads: int) -> dict[str, float
         start = time.perf_counter()
         run()
         timings["model_alone"] = (time.perf_counter() - start) / frames
+    timings["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return timings
 
 
@@ -93,6 +94,10 @@ def main() -> None:
     from vdeblur.bench.frames import write_test_video
     from vdeblur.io.atomic import atomic_output
 
+    inherited = {k: v for k, v in os.environ.items() if k not in _CONTROLLED}
+    if args.compare == "allocator" and user_configured_allocator(inherited):
+        sys.exit("The environment already configures the allocator (MALLOC_*, GLIBC_TUNABLES or LD_PRELOAD); "
+                 "unset it to compare.")
     configs = COMPARISONS[args.compare]
     out = args.out or REPO / "benchmarks" / "results" / f"pipeline_{args.compare}.json"
     width, height = (int(v) for v in args.size.split("x"))
@@ -102,8 +107,9 @@ def main() -> None:
         video = write_test_video(Path(folder) / "input.mp4", args.frames, height, width)
         for round_index in range(args.rounds):
             for label, (codec_threads, overrides) in configs.items():
-                env = {k: v for k, v in os.environ.items() if k not in _CONTROLLED} | overrides
-                command = [sys.executable, __file__, "--model", args.model, "--child", str(video), str(codec_threads)]
+                env = inherited | overrides
+                command = [sys.executable, __file__, "--compare", args.compare, "--model", args.model, "--child",
+                           str(video), str(codec_threads)]
                 line = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
                 results[label].append(json.loads(line.strip().splitlines()[-1]))
                 print(f"round {round_index + 1}: {label}: {results[label][-1]}", flush=True)
@@ -118,16 +124,17 @@ def main() -> None:
 
 
 def markdown(report: dict) -> str:
-    """Median frames/s per configuration, end to end and model alone."""
+    """Median frames/s per configuration, end to end and model alone, and the peak resident memory."""
     lines = [
-        f"| {report['size']}, bf16, {report['frames']} frames, median of {report['rounds']} | end to end frames/s "
-        "| model alone frames/s |",
-        "|---|---:|---:|",
+        f"| {report['model']}, {report['size']}, bf16, {report['frames']} frames, median of {report['rounds']} "
+        "| end to end frames/s | model alone frames/s | peak RSS (MiB) |",
+        "|---|---:|---:|---:|",
     ]
     for label, runs in report["results"].items():
         e2e = statistics.median(r["end_to_end"] for r in runs)
         alone = statistics.median(r["model_alone"] for r in runs)
-        lines.append(f"| {label} | {1 / e2e:.2f} | {1 / alone:.2f} |")
+        peak = statistics.median(r.get("peak_mib", float("nan")) for r in runs)
+        lines.append(f"| {label} | {1 / e2e:.2f} | {1 / alone:.2f} | {peak:.0f} |")
     return "\n".join(lines)
 
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from vdeblur.cli import main
+from vdeblur.cli import entry_point
 
-sys.exit(main())
+sys.exit(entry_point())

@@ -1,15 +1,20 @@
 """Keep freed large buffers in the process heap (glibc), so a model's activations are not faulted in again.
 
-glibc serves every allocation above its mmap threshold (32 MiB at most) with fresh pages from ``mmap`` and
-returns them to the system when the tensor is freed. A model that allocates the same large activations for
-every frame then pays a page fault and the kernel's zeroing of every 4 KiB page, every frame: on the
-development CPU a full-resolution dense block took 226 ms that way against 109 ms with freed memory kept
-(``BENCHMARKS.md``). ``vdeblur`` commands therefore tell glibc to serve large blocks from the heap and not to
-trim it, the effect jemalloc or tcmalloc give when preloaded. Peak memory is unchanged: the heap keeps what the
-largest frame needed, which the process had held at its peak anyway.
+glibc serves large allocations with fresh pages from ``mmap`` and gives them back when the tensor is freed, or
+trims them off its heap soon after. A model that allocates the same large activations for every frame then
+pays a page fault and the kernel's zeroing of every 4 KiB page, every frame. Telling glibc to serve every block
+from its heap and never to trim it removes that cost: on the development CPU a full-resolution residual dense
+block (1280×720, bf16) took 111 ms instead of 224 ms, and the streaming STANets ran 1.1–1.6× faster
+(BENCHMARKS.md, "Speed: what changed").
 
-This changes process-wide allocator settings, so only entry points (the ``vdeblur`` command, benchmark
-scripts) call it, never library code.
+The price is memory. Freed blocks stay with the process until it exits, and long-lived tensors (the cached
+frame features) end up between them, so the heap fragments: peak resident memory rose 9 % for ``sta-cpu`` at
+1920×1080 and 24 % for ``sta-fullres`` at 1280×720 in bf16. Both stay well inside the memory targets, so the
+``vdeblur`` command turns it on; ``VDEBLUR_KEEP_FREED_MEMORY=0`` turns it off.
+
+The setting is process-wide, so only entry points (the ``vdeblur`` command, benchmark workers) call
+:func:`keep_freed_memory`, never library code. It covers allocations of the main thread (where ``vdeblur`` runs
+its model); glibc's per-thread arenas still map blocks above 64 MiB directly.
 """
 
 from __future__ import annotations
@@ -18,21 +23,31 @@ import ctypes
 import os
 import sys
 
+OPT_OUT = "VDEBLUR_KEEP_FREED_MEMORY"
 # mallopt parameters from glibc's <malloc.h>.
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
 _INT_MAX = 2**31 - 1
-# A user who sets glibc's own tunables (or preloads another allocator) has chosen; leave the process alone.
-_USER_CHOICES = ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES", "LD_PRELOAD")
+_OTHER_ALLOCATORS = ("jemalloc", "tcmalloc", "mimalloc")
+
+
+def user_configured_allocator(environ: dict[str, str] | os._Environ = os.environ) -> bool:
+    """Whether the environment already chooses the allocator's behaviour, which then wins over vdeblur's."""
+    return (
+        environ.get(OPT_OUT, "1") == "0"
+        or any(name.startswith("MALLOC_") and name.endswith("_") for name in environ)  # glibc's own knobs
+        or "glibc.malloc" in environ.get("GLIBC_TUNABLES", "")
+        or any(name in environ.get("LD_PRELOAD", "") for name in _OTHER_ALLOCATORS)
+    )
 
 
 def keep_freed_memory() -> bool:
     """Make glibc keep freed large blocks for reuse; returns whether the setting took effect.
 
-    Does nothing (returns False) off Linux, on a C library without ``mallopt`` (musl), or when the
-    environment already configures the allocator.
+    Does nothing (returns False) off Linux, on a C library without ``mallopt`` (musl), or when
+    :func:`user_configured_allocator` says the environment has chosen.
     """
-    if not sys.platform.startswith("linux") or any(name in os.environ for name in _USER_CHOICES):
+    if not sys.platform.startswith("linux") or user_configured_allocator():
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt
@@ -40,5 +55,6 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    # mallopt returns 1 on success, 0 on error.
-    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _INT_MAX))
+    # mallopt returns 1 on success. The trim threshold goes first: on its own it changes little, whereas a heap
+    # that must hold every block but may still be trimmed would fault pages in again.
+    return bool(mallopt(_M_TRIM_THRESHOLD, _INT_MAX)) and bool(mallopt(_M_MMAP_MAX, 0))

@@ -50,7 +50,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     module = importlib.import_module(SUBCOMMANDS[args.command][0])
-    keep_freed_memory()  # this process is ours: large activations are reused instead of faulted in per frame
     try:
         return int(module.run(args) or 0)
     except UserError as exc:
@@ -61,5 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def entry_point() -> int:
+    """The installed ``vdeblur`` command: :func:`main` in a process that is the command's alone.
+
+    Only here, not in :func:`main` (which tests and other programs call in their own process), does vdeblur
+    change process-wide settings: glibc keeps freed large blocks for reuse (``vdeblur.allocator``).
+    """
+    keep_freed_memory()
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry_point())

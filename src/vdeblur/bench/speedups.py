@@ -71,11 +71,16 @@ def channels_last(model: nn.Module) -> nn.Module:
 
 
 def compiled(model: nn.Module) -> nn.Module:
-    """A copy whose ``forward``, ``encode_frame`` and ``decode_window`` are compiled by torch.compile."""
+    """A copy whose ``forward``, ``encode_frame`` and ``decode_window`` are compiled by torch.compile.
+
+    With Inductor's freezing the weights become constants that it pre-packs for oneDNN; without it the compiled
+    STANet ran slower than eager on this CPU (0.42 against 0.38 s per 1280×720 frame, one thread, bf16).
+    """
     result = copy.deepcopy(model)
     for name in ("forward", "encode_frame", "decode_window"):
         if hasattr(result, name):  # the engine calls these methods directly, so each is compiled
-            setattr(result, name, torch.compile(getattr(result, name), dynamic=False))
+            method = getattr(result, name)
+            setattr(result, name, torch.compile(method, dynamic=False, options={"freezing": True}))
     return result
 
 

@@ -82,7 +82,7 @@ class FactorizedSTAttention(nn.Module):
             over T) and ``A_p`` of shape ``(B, M·N, H·W)`` (sums to 1 over M·N; row k = m·N + n).
         """
         _tokens, a_s, a_t, a_p = self._token_maps(x, ref)
-        return a_s, a_t, a_p.transpose(1, 2)
+        return a_s, a_t, a_p.transpose(1, 2).contiguous()
 
     def _token_maps(
         self, x: torch.Tensor, ref: int
