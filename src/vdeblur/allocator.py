@@ -3,14 +3,15 @@
 glibc serves large allocations with fresh pages from ``mmap`` and gives them back when the tensor is freed, or
 trims them off its heap soon after. A model that allocates the same large activations for every frame then
 pays a page fault and the kernel's zeroing of every 4 KiB page, every frame. Telling glibc to serve every block
-from its heap and never to trim it removes that cost: on the development CPU a full-resolution residual dense
-block (1280×720, bf16) took 111 ms instead of 224 ms, and the streaming STANets ran 1.1–1.6× faster
-(BENCHMARKS.md, "Speed: what changed").
+from its heap and never to trim it removes that cost. On the development CPU, a full-resolution residual dense
+block (1280×720, bf16) took 111 ms instead of 224 ms, and the streaming STANets ran 1.26× (``sta-cpu``) and
+1.32× (``sta-fullres``) faster at 1280×720 (BENCHMARKS.md, "Speed: what changed").
 
 The price is memory. Freed blocks stay with the process until it exits, and long-lived tensors (the cached
-frame features) end up between them, so the heap fragments: peak resident memory rose 9 % for ``sta-cpu`` at
-1920×1080 and 24 % for ``sta-fullres`` at 1280×720 in bf16. Both stay well inside the memory targets, so the
-``vdeblur`` command turns it on; ``VDEBLUR_KEEP_FREED_MEMORY=0`` turns it off.
+frame features) end up between them, so the heap fragments. Peak resident memory rose 9 % for ``sta-cpu`` at
+1920×1080 and 24 % for ``sta-fullres`` at 1280×720 in bf16 (for ``sta-cpu`` at 1280×720 it did not rise).
+Both stay well inside the memory targets, so the ``vdeblur`` command turns the setting on;
+``VDEBLUR_KEEP_FREED_MEMORY=0`` turns it off.
 
 The setting is process-wide, so only entry points (the ``vdeblur`` command, benchmark workers) call
 :func:`keep_freed_memory`, never library code. It covers allocations of the main thread (where ``vdeblur`` runs
