@@ -25,10 +25,11 @@ import subprocess
 import sys
 
 _CHILD = r"""
-import json, sys, time
+import json, sys
 sys.path.insert(0, sys.argv[1])
-import statistics
 import torch
+from vdeblur.bench.timing import time_runs
+from vdeblur.layout import to_channels_last
 from vdeblur.models import create_model
 name, kwargs = sys.argv[2], json.loads(sys.argv[3])
 height, width, precision, repeats = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], int(sys.argv[7])
@@ -37,20 +38,16 @@ if not getattr(model, "supports_feature_cache", False):
     sys.exit(f"{name} has no encode_frame/decode_window; this script times streaming models only.")
 multiple = model.size_multiple
 height, width = height // multiple * multiple, width // multiple * multiple  # the engine pads; we crop
-for p in model.parameters():
-    if p.dim() == 4:
-        p.data = p.data.contiguous(memory_format=torch.channels_last)
+to_channels_last(model)
 frame = torch.rand(1, 3, height, width).contiguous(memory_format=torch.channels_last)
 with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
     window = [model.encode_frame(frame) for _ in range(model.num_frames)]
-    model.decode_window(window, frame)  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+
+    def stream_one_frame():
         model.encode_frame(frame)
         model.decode_window(window, frame)
-        times.append(time.perf_counter() - start)
-print(json.dumps(statistics.median(times)))
+
+    print(json.dumps(time_runs(stream_one_frame, repeats).median))
 """
 
 

@@ -101,7 +101,8 @@ def real_blur(deblurrers: dict[str, Deblurrer]) -> dict[str, dict[str, np.ndarra
 
     inputs = {
         "clock_motion.png": read_image(Path(data.__file__).parent / "clock_motion.png")[None],
-        f"bikes.mp4 frame {BIKES_BLURRED_FRAME} (real footage)": real_footage_window(Path(datasets.bikes()), BIKES_BLURRED_FRAME),
+        f"bikes.mp4 frame {BIKES_BLURRED_FRAME} (real footage)":
+            real_footage_window(Path(datasets.bikes()), BIKES_BLURRED_FRAME),
     }
     return {
         source: {

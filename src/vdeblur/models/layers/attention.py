@@ -101,7 +101,7 @@ class FactorizedSTAttention(nn.Module):
         spatial_mean = (ones @ tokens).squeeze(2) / (height * width)  # (B, T, C)
         temporal_logits = self.f_t(spatial_mean.transpose(1, 2))  # Conv1d over T: (B, C, T) -> (B, N, T)
         a_t = _softmax_at_least_fp32(temporal_logits, -1)
-        pixel_logits = _as_tokens(self.f_p(x[:, ref])[:, None])[:, 0]  # (B, H·W, M·N)
+        pixel_logits = self.f_p(x[:, ref]).permute(0, 2, 3, 1).flatten(1, 2)  # (B, H·W, M·N)
         a_p = _softmax_at_least_fp32(pixel_logits, -1)
         return tokens, a_s, a_t, a_p
 
