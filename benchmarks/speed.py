@@ -43,6 +43,7 @@ from vdeblur.bench.memory import MemoryResult, measure_peak_memory
 from vdeblur.bench.profile import STAGES, profile_model, profile_pipeline
 from vdeblur.bench.speedups import VariantResult, measure_speedups
 from vdeblur.bench.suite import PRECISIONS, SpeedRow, measure_rooflines, measure_speed, parse_size
+from vdeblur.checkpoint import DEFAULT_MODEL
 from vdeblur.export.model_spec import model_for_tooling
 from vdeblur.infer.precision import bf16_supported
 from vdeblur.io.atomic import atomic_output
@@ -55,7 +56,7 @@ QUICK_DIR = Path("/tmp/vdeblur-speed-quick")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="sta-cpu")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--sizes", default="640x360,1280x720,1920x1080")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--frames", type=int, default=8, help="frames per timed run")
@@ -64,7 +65,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--large-size", default="3840x2160", help="the size measured with tiling")
     parser.add_argument("--large-tile", type=int, default=512, help="tile side at --large-size")
     parser.add_argument("--speedup-size", default="640x360", help="size of the speed-up comparison")
-    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (its warm-up takes minutes)")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="skip the torch.compile backend and speed-up (their warm-ups take minutes)")
     parser.add_argument("--profile-sizes", default="640x360,1280x720",
                         help="sizes of the 'What limits it' profiles (model op groups and pipeline stages)")
     parser.add_argument("--no-profile", action="store_true", help="skip the 'What limits it' profiles")
@@ -97,6 +99,9 @@ def run(args: argparse.Namespace) -> dict:
     rooflines = measure_rooflines(precisions, parse_size(args.roofline_size), args.runs)
     speed = measure_speed(model, sizes, precisions, ["torch", "onnxruntime"], rooflines, args.runs, args.frames,
                           end_to_end=True)
+    if not args.no_compile:  # in the default precision only: each size and precision compiles anew
+        speed += measure_speed(model, sizes, [default_precision], ["compile"], rooflines, args.runs, args.frames,
+                               end_to_end=True)
     memory: list[MemoryResult] = []
     counts = [int(n) for n in args.memory_frames.split(",")]
     for count in counts:

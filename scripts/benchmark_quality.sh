@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 R="${1:-/work/runs}"  # the run directories of the equal-step comparison
 .venv/bin/python benchmarks/quality.py --data /work/data/vdeblur-bench --tune-data /work/data/vdeblur-train --bf16 \
-  --model "sta-cpu (shipped default)=sta-cpu" \
+  --model "sta-wide (shipped default)=sta-wide" \
+  --model "sta-cpu (shipped)=sta-cpu" \
   --model "sta-fullres (shipped)=sta-fullres" \
   --model "single-frame (shipped)=single-frame" \
   --model "dblrnet-cpu (shipped)=dblrnet-cpu" \
@@ -15,4 +16,7 @@ R="${1:-/work/runs}"  # the run directories of the equal-step comparison
   --model "single-frame @2000=$R/single-frame/snap_2000.safetensors" \
   --model "dblrnet-cpu @2000=$R/dblrnet-cpu/snap_2000.safetensors" \
   --model "sta-cpu + local fusion at 1/2 @2000=$R/sta-cpu-l012/snap_2000.safetensors" \
-  --model "sta-fullres @2027=$R/sta-cpu-fr/snap_2027.safetensors"
+  --model "sta-fullres @2027=$R/sta-cpu-fr/snap_2027.safetensors" \
+  --model "sta-wide @2000=$R/sta-wide/snap_2000.safetensors" \
+  --model "sta-wide on one frame (ablation)=$R/sta-wide-single/best.safetensors" \
+  --model "sta-wide on one frame @2000=$R/sta-wide-single/snap_2000.safetensors"

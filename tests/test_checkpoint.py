@@ -21,6 +21,20 @@ def test_round_trip_rebuilds_model_from_metadata_alone(tmp_path):
         torch.testing.assert_close(loaded(clip), model(clip), rtol=0, atol=0)
 
 
+def test_float16_storage_halves_the_file_and_loads_the_rounded_weights_as_float32(tmp_path):
+    model = create_model("dblrnet-cpu").eval()
+    save_weights(tmp_path / "w32.safetensors", model)
+    save_weights(tmp_path / "w16.safetensors", model, dtype=torch.float16)
+    size32, size16 = ((tmp_path / f"w{n}.safetensors").stat().st_size for n in (32, 16))
+    assert 0.45 < size16 / size32 < 0.55
+    loaded = load_model(tmp_path / "w16.safetensors")
+    for name, value in loaded.state_dict().items():
+        original = model.state_dict()[name]
+        assert value.dtype == original.dtype
+        expected = original.half().to(original.dtype) if original.is_floating_point() else original
+        assert torch.equal(value, expected), name
+
+
 def test_run_directory_prefers_best_weights(tmp_path):
     best, last = create_model("single-frame"), create_model("single-frame")
     save_weights(tmp_path / "last.safetensors", last)

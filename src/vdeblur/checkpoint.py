@@ -22,7 +22,7 @@ from vdeblur.errors import CheckpointError, UserError
 from vdeblur.io.atomic import atomic_output
 
 METADATA_KEY = "vdeblur"
-DEFAULT_MODEL = "sta-cpu"
+DEFAULT_MODEL = "sta-wide"
 # Inside a run directory, the file looked for first wins.
 RUN_DIR_WEIGHTS = ("best.safetensors", "last.safetensors")
 
@@ -36,10 +36,20 @@ def model_metadata(model: nn.Module) -> dict[str, Any]:
     return {"model": name, "model_kwargs": dict(kwargs)}
 
 
-def save_weights(path: str | os.PathLike, model: nn.Module, extra: dict[str, Any] | None = None) -> None:
-    """Write ``model``'s weights and metadata (plus ``extra``, JSON-serialisable) atomically to ``path``."""
+def save_weights(
+    path: str | os.PathLike, model: nn.Module, extra: dict[str, Any] | None = None, dtype: torch.dtype | None = None
+) -> None:
+    """Write ``model``'s weights and metadata (plus ``extra``, JSON-serialisable) atomically to ``path``.
+
+    Args:
+        dtype: store floating-point tensors in this type (``torch.float16`` halves a shipped file; loading
+            copies them back into the model's float32 parameters). None keeps them as they are.
+    """
     metadata = {**model_metadata(model), **(extra or {})}
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    tensors = {
+        k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v).detach().to("cpu").contiguous()
+        for k, v in model.state_dict().items()
+    }
     with atomic_output(path) as tmp:
         save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(metadata, sort_keys=True)})
 

@@ -26,7 +26,9 @@ def _randomise_zero_parameters(model: torch.nn.Module) -> None:
 
 
 def test_list_models_names_the_presets() -> None:
-    assert list_models() == ["sta-cpu", "sta-fullres", "single-frame", "sta-paper", "dblrnet", "dblrnet-cpu"]
+    assert list_models() == [
+        "sta-wide", "sta-cpu", "sta-fullres", "single-frame", "sta-paper", "dblrnet", "dblrnet-cpu"
+    ]
 
 
 @pytest.mark.slow
@@ -67,8 +69,9 @@ def test_local_fusion_mixes_the_frames_in_frame_major_channel_order() -> None:
     mixed = torch.relu(torch.nn.functional.conv2d(x.flatten(1, 2), block.mix.weight, block.mix.bias))
     expected = block.refine(torch.relu(block.spread(mixed)))
     for layout in (torch.contiguous_format, torch.channels_last):
-        frames = stack_frames([x[:, t].contiguous(memory_format=layout) for t in range(3)])
+        frames = [x[:, t].contiguous(memory_format=layout) for t in range(3)]
         torch.testing.assert_close(block(frames), expected)
+        torch.testing.assert_close(block(stack_frames(frames).unbind(1)), expected)
 
 
 def test_sta_cpu_uses_its_neighbours_and_single_frame_shares_its_backbone() -> None:
@@ -112,6 +115,8 @@ def test_unknown_names_and_arguments_are_config_errors() -> None:
         create_model("sta-cpu", widht=8)
     with pytest.raises(ConfigError, match="num_frames must be a positive odd number"):
         create_model("sta-cpu", num_frames=4)
+    with pytest.raises(ConfigError, match="width must be a positive int or 3 positive ints"):
+        create_model("sta-wide", width=[128, 128])
 
 
 @pytest.mark.parametrize("case", ["rank", "even T", "channels", "other T"])

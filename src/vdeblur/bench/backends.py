@@ -1,4 +1,4 @@
-"""The execution backends a benchmark can compare: torch itself, or ONNX Runtime on an export of the model."""
+"""The execution backends: torch itself (eager), torch.compile, or ONNX Runtime on an export of the model."""
 
 from __future__ import annotations
 
@@ -6,16 +6,17 @@ from torch import nn
 
 from vdeblur.errors import UserError
 
-BACKENDS = ("torch", "onnxruntime")
+BACKENDS = ("torch", "compile", "onnxruntime")
 
 
 def prepare_model(model: nn.Module, backend: str) -> nn.Module:
-    """``model`` itself for ``torch``; for ``onnxruntime`` an :class:`OnnxRuntimeModel` of its export.
+    """``model`` itself for ``torch`` and ``compile`` (the inference engine compiles its calls, see
+    :mod:`vdeblur.infer.compiled`); for ``onnxruntime`` an :class:`OnnxRuntimeModel` of its export.
 
     Raises:
         UserError: unknown backend, or onnxruntime not installed.
     """
-    if backend == "torch":
+    if backend in ("torch", "compile"):
         return model
     if backend == "onnxruntime":
         try:

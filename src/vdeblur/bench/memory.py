@@ -28,7 +28,7 @@ class MemoryResult:
         width: frame width.
         frames: frames deblurred.
         precision: ``fp32`` or ``bf16``.
-        backend: ``torch`` or ``onnxruntime``.
+        backend: ``torch``, ``compile`` or ``onnxruntime``.
         tile: tile side (0: whole frames; None: chosen from free memory).
         peak_bytes: the process's peak resident set size.
         model_bytes: its resident size once the model was loaded, before the first frame.
@@ -65,7 +65,7 @@ def measure_peak_memory(
         width: frame width.
         frames: stream length.
         precision: ``fp32`` or ``bf16``.
-        backend: ``torch`` or ``onnxruntime`` (fp32 only).
+        backend: ``torch``, ``compile`` or ``onnxruntime`` (fp32 only).
         tile: tile side; 0 never tiles; None chooses from free memory.
         timeout: seconds before the worker is killed.
 
@@ -84,24 +84,28 @@ def measure_peak_memory(
 
 
 def _worker(argv: Sequence[str] | None = None) -> int:
+    keep_freed_memory()  # before anything allocates, as the vdeblur command does, so the peak is the command's
+    from vdeblur.bench.backends import BACKENDS, prepare_model
+
     parser = argparse.ArgumentParser(description="one peak-memory measurement (run by measure_peak_memory)")
     parser.add_argument("--model", required=True)
     parser.add_argument("--height", type=int, required=True)
     parser.add_argument("--width", type=int, required=True)
     parser.add_argument("--frames", type=int, required=True)
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
-    parser.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch")
+    parser.add_argument("--backend", choices=BACKENDS, default="torch")
     parser.add_argument("--tile", type=int, default=None)
     args = parser.parse_args(argv)
 
-    keep_freed_memory()  # as the vdeblur command does, so the peak is the command's
-    from vdeblur.bench.backends import prepare_model
     from vdeblur.bench.frames import pattern_frames
     from vdeblur.export.model_spec import model_for_tooling
     from vdeblur.infer.deblurrer import Deblurrer
 
     model = prepare_model(model_for_tooling(args.model, random_init=None), args.backend)
-    deblurrer = Deblurrer(model, "cpu", tile=args.tile, bf16=args.precision == "bf16")
+    deblurrer = Deblurrer(
+        model, "cpu", tile=args.tile, bf16=args.precision == "bf16",
+        backend="compile" if args.backend == "compile" else "torch",  # the ONNX model is prepared above
+    )
     model_bytes = _status_bytes("VmRSS")
     start = time.perf_counter()
     for _ in deblurrer.deblur_frames(pattern_frames(args.frames, args.height, args.width)):

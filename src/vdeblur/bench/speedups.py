@@ -41,11 +41,12 @@ class VariantResult:
 
 @dataclass(frozen=True)
 class Variant:
-    """A named change: how to build the model, and a context to run it in."""
+    """A named change: how to build the model, a context to run it in, and whether the engine compiles it."""
 
     name: str
     build: Callable[[], nn.Module]
     context: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
+    compile: bool = False
 
 
 class _VariantFailed(Exception):
@@ -70,20 +71,6 @@ def channels_last(model: nn.Module) -> nn.Module:
     return to_channels_last(copy.deepcopy(model))
 
 
-def compiled(model: nn.Module) -> nn.Module:
-    """A copy whose ``forward``, ``encode_frame`` and ``decode_window`` are compiled by torch.compile.
-
-    With Inductor's freezing the weights become constants that it pre-packs for oneDNN; without it the compiled
-    STANet ran slower than eager on this CPU (0.42 against 0.38 s per 1280×720 frame, one thread, bf16).
-    """
-    result = copy.deepcopy(model)
-    for name in ("forward", "encode_frame", "decode_window"):
-        if hasattr(result, name):  # the engine calls these methods directly, so each is compiled
-            method = getattr(result, name)
-            setattr(result, name, torch.compile(method, dynamic=False, options={"freezing": True}))
-    return result
-
-
 def standard_variants(model: nn.Module, dtype: torch.dtype | None, include_compile: bool) -> list[Variant]:
     """Baseline, ``channels_last``, ``threads=1`` (if more are used), ``torch.compile`` (optional) and
     ``onnxruntime`` (float32 only: its CPU kernels have no bf16 path)."""
@@ -91,7 +78,7 @@ def standard_variants(model: nn.Module, dtype: torch.dtype | None, include_compi
     if torch.get_num_threads() > 1:
         variants.append(Variant("threads=1", lambda: model, one_thread))
     if include_compile:
-        variants.append(Variant("torch.compile", lambda: compiled(model)))
+        variants.append(Variant("torch.compile", lambda: copy.deepcopy(model), compile=True))
     if dtype is None:
         variants.append(Variant("onnxruntime", lambda: prepare_model(model, "onnxruntime")))
     return variants
@@ -133,7 +120,7 @@ def measure_speedups(
     failures: dict[str, str] = {}
     for variant in variants:
         try:
-            run = stream_runner(variant.build(), height, width, dtype, frames_per_run)
+            run = stream_runner(variant.build(), height, width, dtype, frames_per_run, compile=variant.compile)
             runners[variant.name] = _runner(variant, run)
         except Exception as exc:  # a benchmark reports a variant that cannot run rather than stopping
             failures[variant.name] = _describe(exc)

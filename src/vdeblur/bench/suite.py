@@ -87,7 +87,7 @@ def measure_speed(
         model: a torch model (the onnxruntime backend exports it).
         sizes: (width, height) pairs.
         precisions: names from :data:`PRECISIONS`.
-        backends: ``torch`` and/or ``onnxruntime``.
+        backends: names from :data:`~vdeblur.bench.backends.BACKENDS`.
         rooflines: per precision, from :func:`measure_rooflines`.
         runs: timed runs per measurement (after one warm-up run).
         frames_per_run: frames per stream.
@@ -101,14 +101,19 @@ def measure_speed(
         gflops = gflops_per_frame(model, height, width)
         # The combinations of one size are timed in turn, run by run, so load changes hit them alike.
         runners = {
-            (backend, precision): stream_runner(prepared[backend], height, width, PRECISIONS[precision], frames_per_run)
+            (backend, precision): stream_runner(
+                prepared[backend], height, width, PRECISIONS[precision], frames_per_run, compile=backend == "compile"
+            )
             for backend, precision in combos
         }
         timings = time_interleaved(runners, runs)
         for backend, precision in combos:
             seconds = timings[backend, precision].per_item(frames_per_run)
             e2e = (
-                end_to_end_timing(prepared[backend], height, width, PRECISIONS[precision], runs, frames_per_run).median
+                end_to_end_timing(
+                    prepared[backend], height, width, PRECISIONS[precision], runs, frames_per_run,
+                    compile=backend == "compile",
+                ).median
                 if end_to_end else None
             )
             fps = 1.0 / seconds.median

@@ -11,6 +11,7 @@ from torch import nn
 
 from vdeblur.bench.frames import pattern_frames, write_test_video
 from vdeblur.bench.timing import Timing, time_runs
+from vdeblur.infer.compiled import compile_failures_raise
 from vdeblur.infer.deblurrer import Deblurrer
 from vdeblur.infer.engine import WindowEngine
 
@@ -18,7 +19,8 @@ CPU = torch.device("cpu")
 
 
 def stream_runner(
-    model: nn.Module, height: int, width: int, dtype: torch.dtype | None, frames_per_run: int = 8, tile: int = 0
+    model: nn.Module, height: int, width: int, dtype: torch.dtype | None, frames_per_run: int = 8, tile: int = 0,
+    compile: bool = False,
 ) -> Callable[[], None]:
     """A callable that streams ``frames_per_run`` frames through the model, as ``vdeblur deblur`` does.
 
@@ -33,31 +35,35 @@ def stream_runner(
         dtype: ``torch.bfloat16`` for bf16 autocast, None for float32.
         frames_per_run: frames per stream.
         tile: tile side (0: whole frames).
+        compile: run the model through torch.compile; a failed compilation raises instead of falling back,
+            so an eager run is never timed as a compiled one.
     """
-    engine = WindowEngine(model, CPU, dtype=dtype, tile=tile)
+    engine = WindowEngine(model, CPU, dtype=dtype, tile=tile, compile=compile)
     frames = [torch.from_numpy(f).permute(2, 0, 1).float() / 255 for f in pattern_frames(frames_per_run, height, width)]
 
     def run() -> None:
-        for _ in engine.run(frames):
-            pass
+        with compile_failures_raise():
+            for _ in engine.run(frames):
+                pass
 
     return run
 
 
 def end_to_end_timing(
     model: nn.Module, height: int, width: int, dtype: torch.dtype | None, runs: int, frames_per_run: int = 8,
-    tile: int = 0,
+    tile: int = 0, compile: bool = False,
 ) -> Timing:
     """Seconds per frame of ``Deblurrer.deblur_video`` (decode, model, encode to H.264) on a generated video.
 
     Arguments as :func:`stream_runner`; the video is written once to a temporary folder, outside the timing.
     """
-    deblurrer = Deblurrer(model, CPU, bf16=dtype is not None, tile=tile)
+    deblurrer = Deblurrer(model, CPU, bf16=dtype is not None, tile=tile, backend="compile" if compile else "torch")
     with tempfile.TemporaryDirectory(prefix="vdeblur-bench-") as folder:
         source = write_test_video(Path(folder) / "input.mp4", frames_per_run, height, width)
         target = Path(folder) / "output.mp4"
 
         def run() -> None:
-            deblurrer.deblur_video(source, target, overwrite=True, progress=False)
+            with compile_failures_raise():
+                deblurrer.deblur_video(source, target, overwrite=True, progress=False)
 
         return time_runs(run, runs).per_item(frames_per_run)

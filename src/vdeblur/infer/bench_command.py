@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", default=None,
                         help="comma-separated fp32,bf16 (default: both where the CPU has native bf16, else fp32)")
     parser.add_argument("--backend", default="torch",
-                        help="comma-separated torch,onnxruntime (onnxruntime runs an ONNX export, fp32 only; "
+                        help="comma-separated torch,compile,onnxruntime (compile: torch.compile, whose first "
+                             "run of each size compiles; onnxruntime runs an ONNX export, fp32 only; "
                              "default: %(default)s)")
     parser.add_argument("--end-to-end", action="store_true",
                         help="also time decode -> model -> H.264 encode on a generated video of each size")

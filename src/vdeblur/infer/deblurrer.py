@@ -49,8 +49,10 @@ class Deblurrer:
         tile_config: tile overlap settings.
         cache_features: reuse each frame's encoder features across windows (None: when the model supports it
             and it fits in memory).
-        backend: ``torch``, or ``onnxruntime`` to run an ONNX export of the model with ONNX Runtime (CPU and
-            float32 only: ``device`` "auto" means the CPU there, and bf16 is off).
+        backend: ``torch``; ``compile`` to run it through torch.compile (tens of seconds of compilation per
+            frame size, then faster where Inductor's fusions pay, as on CPUs with bf16 matrix units; falls back
+            to ``torch`` with a warning if compilation fails); or ``onnxruntime`` to run an ONNX export of the
+            model with ONNX Runtime (CPU and float32 only: ``device`` "auto" means the CPU there, and bf16 is off).
         codec_threads: threads of the video decoder and of the encoder each (0: FFmpeg's choice, about one
             per core); 1 leaves the cores to the model where other jobs share the machine.
 
@@ -80,7 +82,7 @@ class Deblurrer:
             self.model, bf16 = _runtime_model(self.model, backend, self.device, bf16)
         self.engine = WindowEngine(
             self.model, self.device, dtype=autocast_dtype(self.device, bf16), tile=tile,
-            tile_config=tile_config, cache_features=cache_features,
+            tile_config=tile_config, cache_features=cache_features, compile=backend == "compile",
         )
 
     @property

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from vdeblur.errors import MediaError
+from vdeblur.infer.compiled import engine_calls
 from vdeblur.infer.memory import PROBE_SIDE, activation_bytes_per_pixel, available_bytes, tensors_in
 from vdeblur.infer.tiling import TileConfig, TilePlan
 from vdeblur.infer.windows import sliding_windows
@@ -54,6 +55,8 @@ class WindowEngine:
             convolutions; it changes no value, only speed (None: on the CPU, for a model with convolution
             weights). Like moving it to ``device``, this converts ``model`` in place. The frames given to
             ``encode_frame`` are converted too: in float32 that measured clearly faster than weights alone.
+        compile: run the model's methods through torch.compile (Inductor, with freezing); see
+            :mod:`vdeblur.infer.compiled`. Each new frame or tile size compiles once, for tens of seconds.
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class WindowEngine:
         cache_features: bool | None = None,
         memory_fraction: float = 0.5,
         channels_last: bool | None = None,
+        compile: bool = False,
     ) -> None:
         if channels_last is None:  # only convolution weights have a layout (an ONNX Runtime model has none here)
             channels_last = device.type == "cpu" and any(p.dim() == 4 for p in model.parameters())
@@ -74,6 +78,8 @@ class WindowEngine:
         self.model = model.to(device).eval()
         if channels_last:
             to_channels_last(self.model)
+        # The stream runs through these; the memory probes below run self.model eagerly, with their hooks.
+        self._calls = engine_calls(self.model, compile)
         self.device = device
         self.dtype = dtype
         self.tile = tile
@@ -153,7 +159,7 @@ class WindowEngine:
 
     def _forward(self, clip: torch.Tensor, tiles: TilePlan) -> torch.Tensor:
         with self._context():
-            outputs = [self.model(tile.crop(clip)).float() for tile in tiles.tiles]
+            outputs = [self._calls.forward(tile.crop(clip)).float() for tile in tiles.tiles]
         return tiles.blend(outputs).clamp_(0.0, 1.0)
 
     # ---------------------------------------------------------------- streams
@@ -183,7 +189,7 @@ class WindowEngine:
 
     def _encode(self, frame: torch.Tensor, tiles: TilePlan) -> list[Any]:
         with self._context():
-            return [self.model.encode_frame(self._layout(pad_to_multiple(t.crop(frame), self.size_multiple)[0]))
+            return [self._calls.encode_frame(self._layout(pad_to_multiple(t.crop(frame), self.size_multiple)[0]))
                     for t in tiles.tiles]
 
     def _layout(self, frame: torch.Tensor) -> torch.Tensor:
@@ -196,7 +202,7 @@ class WindowEngine:
         with self._context():
             for k, tile in enumerate(tiles.tiles):
                 ref = pad_to_multiple(tile.crop(reference), self.size_multiple)[0]
-                out = self.model.decode_window([features[k] for _frame, features in window], ref)
+                out = self._calls.decode_window([features[k] for _frame, features in window], ref)
                 outputs.append(out[..., : tile.height, : tile.width].float())
         return tiles.blend(outputs).clamp_(0.0, 1.0)
 

@@ -40,7 +40,7 @@ def _build(name: str, cls: type[ModelT], preset: dict[str, Any], overrides: dict
     return model
 
 
-# The backbone shared by the shipped model and its single-frame ablation. Pixel-unshuffle ×2 puts the finest level
+# The backbone shared by sta-cpu and its single-frame ablation. Pixel-unshuffle ×2 puts the finest level
 # at 1/2 scale; with L=3 sta-cpu costs 57.6 GFLOPs per output frame at 1280×720 with feature caching and ran in
 # 0.26 s in bf16 on the 2-core development CPU (L=4 was 76 GFLOPs and 0.37 s, below the 3 frames/s target).
 _CPU_BACKBONE: dict[str, Any] = dict(width=24, growth=(12, 24, 48), num_layers=3, unshuffle=2)
@@ -56,7 +56,8 @@ def sta_paper(**overrides: Any) -> STANet:
 
 
 def sta_cpu(**overrides: Any) -> STANet:
-    """The shipped CPU model: T=5, factorized attention at 1/4 and 1/8 scale plus a local path at both.
+    """The first shipped CPU model (the default before ``sta-wide``): T=5, factorized attention at 1/4 and 1/8
+    scale plus a local path at both.
 
     Attention alone gives each pixel a mixture of global descriptors and did not beat one frame (DESIGN §3);
     the local path (the 5 frames' features concatenated and mixed by convs) lets aligned neighbour detail in.
@@ -77,6 +78,23 @@ def sta_fullres(**overrides: Any) -> STANet:
         attention_levels=(1, 2), local_fusion_levels=(0, 1, 2), unshuffle=1,
     )
     return _build("sta-fullres", STANet, preset, overrides)
+
+
+def sta_wide(**overrides: Any) -> STANet:
+    """The shipped default: STANet shaped for CPUs with bf16 matrix units (AMX): pixel-unshuffle ×4 and 128
+    channels at every level.
+
+    On such CPUs a wide convolution is compute-bound and runs near the machine's convolution peak, while the
+    narrow layers and large maps of ``sta-cpu`` and ``sta-fullres`` are bound by memory traffic (their
+    concatenations, activations and additions). Here the finest level is at 1/4 scale, where 128 channels cover
+    the 48 values of each 4×4 pixel block, so about four times ``sta-cpu``'s FLOPs run in about 1.5 times its
+    time (BENCHMARKS.md). Attention at 1/8 and 1/16 scale, the local path at 1/4 and 1/8.
+    """
+    preset = dict(
+        num_frames=5, width=(128, 128, 128), growth=(96, 64, 64), num_layers=3, num_spatial=4, num_temporal=4,
+        attention_levels=(1, 2), local_fusion_levels=(0, 1), unshuffle=4,
+    )
+    return _build("sta-wide", STANet, preset, overrides)
 
 
 def single_frame(**overrides: Any) -> STANet:
@@ -107,6 +125,7 @@ def dblrgan_disc(**overrides: Any) -> DBLRGANDiscriminator:
 
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
+    "sta-wide": sta_wide,
     "sta-cpu": sta_cpu,
     "sta-fullres": sta_fullres,
     "single-frame": single_frame,

@@ -47,7 +47,7 @@ class FrameFusion(nn.Module):
     With neither path it simply returns the reference frame's features.
 
     Shape:
-        - x: ``(B, T, C, H, W)``
+        - frames: T tensors ``(B, C, H, W)`` in time order, or one ``(B, T, C, H, W)`` tensor.
         - output: ``(B, C, H, W)``
     """
 
@@ -57,27 +57,33 @@ class FrameFusion(nn.Module):
         super().__init__()
         self.attention = FactorizedSTAttention(channels, num_spatial, num_temporal) if attention else None
         self.local = LocalFusion(channels, num_frames) if local else None
-        self.fuses_frames = attention or local
 
-    def forward(self, x: torch.Tensor, ref: int) -> torch.Tensor:
+    def forward(self, frames: torch.Tensor | Sequence[torch.Tensor], ref: int) -> torch.Tensor:
         """Fused features of frame ``ref``."""
-        fused = self.attention(x, ref) if self.attention is not None else x[:, ref]
+        stacked = frames if isinstance(frames, torch.Tensor) else None
+        separate = stacked.unbind(1) if stacked is not None else frames
+        if self.attention is None:
+            fused = separate[ref]
+        else:  # cached frames are stacked only here: a copy of T wide maps that local-only levels skip
+            fused = self.attention(stacked if stacked is not None else stack_frames(list(separate)), ref)
         if self.local is not None:
-            fused = fused + self.local(x)
+            fused = fused + self.local(separate)
         return fused
 
 
 class STANet(nn.Module):
     """Hierarchical encoder-decoder with residual dense blocks and spatio-temporal fusion of T frames.
 
-    Level l of the encoder has width ``width · 2^l`` at scale ``1 / (unshuffle · 2^l)``. At every level listed
-    in ``attention_levels`` the T frames are fused by factorized attention (equations 1–6, gated), and at every
-    level in ``local_fusion_levels`` by the local concatenation path; the decoder takes its skips from the
-    fused features and predicts a residual added to the blurry reference frame.
+    Level l of the encoder has width ``width · 2^l`` (or ``width[l]``) at scale ``1 / (unshuffle · 2^l)``. At
+    every level listed in ``attention_levels`` the T frames are fused by factorized attention (equations 1–6,
+    gated), and at every level in ``local_fusion_levels`` by the local concatenation path; the decoder takes its
+    skips from the fused features and predicts a residual added to the blurry reference frame.
 
     Args:
         num_frames: T, odd.
-        width: channels c of the finest level (levels have c, 2c, 4c).
+        width: channels c of the finest level (levels have c, 2c, 4c), or one width per level. Per-level
+            widths let a model put its channels where its FLOPs are cheap: a 1/16-scale level costs few FLOPs
+            but as many parameters as a fine one.
         growth: growth g of the residual dense blocks, one value or one per level.
         num_layers: conv layers L per residual dense block.
         num_spatial: spatial maps M of the attention.
@@ -102,7 +108,7 @@ class STANet(nn.Module):
     def __init__(
         self,
         num_frames: int = 5,
-        width: int = 32,
+        width: int | Sequence[int] = 32,
         growth: int | Sequence[int] = 32,
         num_layers: int = 5,
         num_spatial: int = 8,
@@ -121,10 +127,12 @@ class STANet(nn.Module):
         growths = _per_level(growth, "growth")
         attention_at = _levels(attention_levels, "attention_levels")
         local_at = _levels(local_fusion_levels, "local_fusion_levels")
-        widths = [width * 2**level for level in range(NUM_LEVELS)]
+        widths = (
+            [width * 2**level for level in range(NUM_LEVELS)] if isinstance(width, int) else _per_level(width, "width")
+        )
 
         self.stem = nn.Sequential(
-            nn.PixelUnshuffle(unshuffle), nn.Conv2d(3 * unshuffle**2, width, kernel_size=3, padding=1)
+            nn.PixelUnshuffle(unshuffle), nn.Conv2d(3 * unshuffle**2, widths[0], kernel_size=3, padding=1)
         )
         self.downs = nn.ModuleList(
             nn.Conv2d(widths[level - 1], widths[level], kernel_size=3, stride=2, padding=1)
@@ -148,7 +156,7 @@ class STANet(nn.Module):
             for level in range(NUM_LEVELS - 1)
         )
         self.head = nn.Sequential(
-            nn.Conv2d(width, 3 * unshuffle**2, kernel_size=3, padding=1), nn.PixelShuffle(unshuffle)
+            nn.Conv2d(widths[0], 3 * unshuffle**2, kernel_size=3, padding=1), nn.PixelShuffle(unshuffle)
         )
 
     def encode_frame(self, frame: torch.Tensor) -> LevelFeatures:
@@ -158,7 +166,8 @@ class STANet(nn.Module):
             frame: ``(B, 3, H, W)`` with H and W multiples of ``size_multiple``.
 
         Returns:
-            A tuple of ``(B, width·2^l, H / (unshuffle·2^l), W / (unshuffle·2^l))`` tensors, l = 0, 1, 2.
+            A tuple of ``(B, C_l, H / (unshuffle·2^l), W / (unshuffle·2^l))`` tensors, l = 0, 1, 2, where C_l is
+            level l's width.
         """
         check_frame(frame, size_multiple=self.size_multiple)
         features = [self.encoder_blocks[0](self.stem(frame))]
@@ -179,12 +188,7 @@ class STANet(nn.Module):
         if len(features) != self.num_frames:
             raise ValueError(f"expected features of {self.num_frames} frames, got {len(features)}")
         ref = self.num_frames // 2
-        fused = [
-            fusion(stack_frames([frame[level] for frame in features]), ref)
-            if fusion.fuses_frames
-            else features[ref][level]  # no copy of the T frames' features where nothing fuses them
-            for level, fusion in enumerate(self.fusions)
-        ]
+        fused = [fusion([frame[level] for frame in features], ref) for level, fusion in enumerate(self.fusions)]
         return self._decode(fused, reference_frame)
 
     def _decode(self, fused: list[torch.Tensor], reference_frame: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,7 @@ from vdeblur.io.atomic import atomic_output
 class ModelConfig:
     """Which network to train (a preset from ``vdeblur.models``) and constructor overrides."""
 
-    name: str = "sta-cpu"
+    name: str = "sta-wide"
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -52,7 +54,7 @@ class LocalFusion(nn.Module):
         num_frames: T.
 
     Shape:
-        - x: ``(B, T, C, H, W)``
+        - frames: T tensors ``(B, C, H, W)``, in time order.
         - output: ``(B, C, H, W)``, the correction (not yet added to the reference features).
     """
 
@@ -63,9 +65,9 @@ class LocalFusion(nn.Module):
         self.refine = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
         self.act = nn.ReLU(inplace=True)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, frames: Sequence[torch.Tensor]) -> torch.Tensor:
         """Apply the block; see the class docstring for shapes."""
-        # Frame-major channels as flatten(1, 2) would give, but a concatenation keeps each frame's layout
-        # (channels-last stays channels-last), where flatten(1, 2) of channels-last frames copies to NCHW.
-        mixed = self.act(self.mix(torch.cat(x.unbind(1), dim=1)))
+        # Frame-major channels, as flatten(1, 2) of the stacked frames would give. Concatenating the frames
+        # themselves copies them once and keeps their layout (channels-last stays channels-last).
+        mixed = self.act(self.mix(torch.cat(list(frames), dim=1)))
         return self.refine(self.act(self.spread(mixed)))

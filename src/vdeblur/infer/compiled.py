@@ -1,0 +1,96 @@
+"""torch.compile for inference, with a fall-back to eager execution when compilation is not possible.
+
+Inductor's *freezing* turns the weights into constants and pre-packs them for oneDNN, and fuses element-wise
+ops (activations, additions) into the convolutions as post-ops; on a CPU with bf16 matrix units that moves
+wide models closer to the convolution roofline (BENCHMARKS.md). Without freezing, the compiled STANet ran
+slower than eager on the development CPU.
+
+Compilation needs a C++ compiler on the CPU and takes tens of seconds per input shape (a video has one shape,
+plus one per distinct edge-tile size when tiled), so it pays only on long videos. If it fails (no compiler,
+an unsupported op), the model runs eagerly instead, after one warning: the output is the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import warnings
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import torch
+from torch import nn
+
+# The methods the inference engine calls; each is compiled on its own.
+ENGINE_METHODS = ("forward", "encode_frame", "decode_window")
+
+
+class CompileFallbackWarning(RuntimeWarning):
+    """torch.compile failed and the model runs eagerly. Benchmarks turn it into an error, so that an eager run
+    is never reported as a compiled one."""
+
+
+@contextlib.contextmanager
+def compile_failures_raise() -> Iterator[None]:
+    """Inside this context a failed compilation raises :class:`CompileFallbackWarning` instead of falling back."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileFallbackWarning)
+        yield
+
+
+class _Fallback:
+    """Shared by the compiled methods of one model: after the first compilation failure all run eagerly."""
+
+    def __init__(self) -> None:
+        self.failed = False
+
+    def call(self, compiled: Callable[..., Any], eager: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self.failed:
+            try:
+                return compiled(*args, **kwargs)
+            except Exception as exc:
+                if not _is_compilation_error(exc):
+                    raise
+                self.failed = True
+                first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+                warnings.warn(
+                    f"torch.compile failed ({type(exc).__name__}: {first_line}); running the model without it.",
+                    CompileFallbackWarning,
+                    stacklevel=3,
+                )
+        return eager(*args, **kwargs)
+
+
+def _is_compilation_error(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from Dynamo or Inductor (a failed compilation), not from the model's own code."""
+    from torch._dynamo.exc import TorchDynamoException
+
+    module = type(exc).__module__
+    return isinstance(exc, TorchDynamoException) or module.startswith(("torch._inductor", "torch._dynamo"))
+
+
+def engine_calls(model: nn.Module, compile: bool) -> SimpleNamespace:
+    """``model``'s engine methods, as they are or each compiled by torch.compile with Inductor's freezing.
+
+    The model itself is left as it is, so code that must run it eagerly (the engine's memory probes, whose
+    forward hooks a compiled graph would skip) still can. Each call compiles at its first use for a new input
+    shape; it must run under ``torch.no_grad()`` (freezing treats the weights as constants) on the model in the
+    layout and on the device it will keep.
+
+    Returns:
+        A namespace with the compiled ``forward`` (called as the module would be) and, where the model has
+        them, ``encode_frame`` and ``decode_window``.
+    """
+    fallback = _Fallback()
+    calls = SimpleNamespace()
+    for name in ENGINE_METHODS:
+        if not hasattr(model, name):
+            continue
+        eager = model if name == "forward" else getattr(model, name)
+        if not compile:
+            setattr(calls, name, eager)
+            continue
+        compiled = torch.compile(eager, dynamic=False, options={"freezing": True})
+        setattr(calls, name, functools.partial(fallback.call, compiled, eager))
+    return calls

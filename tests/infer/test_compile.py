@@ -1,0 +1,66 @@
+"""The torch.compile backend: the eager outputs, and an eager fall-back (with one warning) if compilation fails."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import pytest
+import torch
+from torch._dynamo.exc import TorchDynamoException
+
+from .conftest import tiny_model
+from vdeblur.infer import compiled
+from vdeblur.infer.compiled import CompileFallbackWarning, compile_failures_raise
+from vdeblur.infer.deblurrer import Deblurrer
+
+
+def _frames(count: int = 4) -> list[torch.Tensor]:
+    torch.manual_seed(3)
+    return [torch.rand(3, 45, 67) for _ in range(count)]  # odd size: padded and cropped back
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not any(map(shutil.which, ("g++", "c++", "clang++"))), reason="Inductor needs a C++ compiler")
+def test_compiled_stream_equals_the_eager_stream() -> None:
+    frames = _frames()
+    eager = Deblurrer(tiny_model(), device="cpu", bf16=False)
+    by_compile = Deblurrer(tiny_model(), device="cpu", bf16=False, backend="compile")
+    assert by_compile.engine.cache_features  # so encode_frame and decode_window are the compiled calls
+    with compile_failures_raise():  # an eager fall-back would make the comparison meaningless
+        outputs = list(by_compile.deblur_frames(frames))
+    for expected, got in zip(eager.deblur_frames(frames), outputs, strict=True):
+        torch.testing.assert_close(got, expected, atol=1e-4, rtol=0)
+
+
+def _failing_compile(error: Exception):
+    def fake_compile(function, **_options):
+        def compiled_function(*_args, **_kwargs):
+            raise error
+
+        return compiled_function
+
+    return fake_compile
+
+
+def test_a_failed_compilation_falls_back_to_eager_with_one_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compiled.torch, "compile", _failing_compile(TorchDynamoException("no C++ compiler")))
+    frames = _frames()
+    expected = list(Deblurrer(tiny_model(), device="cpu", bf16=False).deblur_frames(frames))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = list(Deblurrer(tiny_model(), device="cpu", bf16=False, backend="compile").deblur_frames(frames))
+    assert [str(w.message) for w in caught if w.category is CompileFallbackWarning] == [
+        "torch.compile failed (TorchDynamoException: no C++ compiler); running the model without it."
+    ]
+    for a, b in zip(expected, got, strict=True):
+        torch.testing.assert_close(b, a, atol=0, rtol=0)
+    # Benchmarks make the fall-back an error, so that they never time eager runs as compiled ones.
+    with compile_failures_raise(), pytest.raises(CompileFallbackWarning):
+        list(Deblurrer(tiny_model(), device="cpu", bf16=False, backend="compile").deblur_frames(frames))
+
+
+def test_errors_of_the_model_itself_are_not_taken_for_compilation_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compiled.torch, "compile", _failing_compile(ValueError("expected a frame of shape")))
+    with pytest.raises(ValueError, match="expected a frame of shape"):
+        list(Deblurrer(tiny_model(), device="cpu", bf16=False, backend="compile").deblur_frames(_frames()))
