@@ -22,8 +22,16 @@ from typing import Any
 import torch
 from torch import nn
 
+from vdeblur.infer.memory import tensors_in
+
 # The methods the inference engine calls; each is compiled on its own.
 ENGINE_METHODS = ("forward", "encode_frame", "decode_window")
+# cpp_wrapper: the generated code calls its kernels from C++ rather than Python (BENCHMARKS.md).
+INDUCTOR_OPTIONS = {"cpp_wrapper": True}
+# Freezing (weights become constants, pre-packed for oneDNN, with element-wise ops fused in as post-ops) is
+# decided when Dynamo hands the graph over, from the global Inductor config, not from the options above;
+# so it is patched in around each compiled call.
+_FREEZING = {"freezing": True}
 
 
 class CompileFallbackWarning(RuntimeWarning):
@@ -34,7 +42,8 @@ class CompileFallbackWarning(RuntimeWarning):
 @contextlib.contextmanager
 def compile_failures_raise() -> Iterator[None]:
     """Inside this context a failed compilation raises :class:`CompileFallbackWarning` instead of falling back."""
-    with warnings.catch_warnings():
+    # Past Dynamo's recompile limit a function silently runs eagerly; here that is an error too.
+    with warnings.catch_warnings(), torch._dynamo.config.patch(fail_on_recompile_limit_hit=True):
         warnings.simplefilter("error", CompileFallbackWarning)
         yield
 
@@ -46,9 +55,13 @@ class _Fallback:
         self.failed = False
 
     def call(self, compiled: Callable[..., Any], eager: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if not self.failed:
+        # A sliding window repeats the edge frames: the same tensors several times in one call. Dynamo would
+        # compile a graph for each such aliasing pattern (and soon reach its recompile limit), for a few
+        # windows per video; those run eagerly instead.
+        if not self.failed and not _repeats_a_tensor((args, kwargs)):
             try:
-                return compiled(*args, **kwargs)
+                with torch._inductor.config.patch(_FREEZING):
+                    return compiled(*args, **kwargs)
             except Exception as exc:
                 if not _is_compilation_error(exc):
                     raise
@@ -62,10 +75,21 @@ class _Fallback:
         return eager(*args, **kwargs)
 
 
-def _is_compilation_error(exc: BaseException) -> bool:
-    """Whether ``exc`` comes from Dynamo or Inductor (a failed compilation), not from the model's own code."""
-    from torch._dynamo.exc import TorchDynamoException
+def _repeats_a_tensor(value: object) -> bool:
+    tensors = tensors_in(value)
+    return len({id(t) for t in tensors}) < len(tensors)
 
+
+def _is_compilation_error(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from Dynamo or Inductor (a failed compilation), not from the model's own code.
+
+    An error raised by the model's own ops while Dynamo traces them (``TorchRuntimeError``) is the model's; the
+    eager call would raise it too, so it is not a reason to fall back.
+    """
+    from torch._dynamo.exc import TorchDynamoException, TorchRuntimeError
+
+    if isinstance(exc, TorchRuntimeError):
+        return False
     module = type(exc).__module__
     return isinstance(exc, TorchDynamoException) or module.startswith(("torch._inductor", "torch._dynamo"))
 
@@ -91,6 +115,6 @@ def engine_calls(model: nn.Module, compile: bool) -> SimpleNamespace:
         if not compile:
             setattr(calls, name, eager)
             continue
-        compiled = torch.compile(eager, dynamic=False, options={"freezing": True})
+        compiled = torch.compile(eager, dynamic=False, options=INDUCTOR_OPTIONS)
         setattr(calls, name, functools.partial(fallback.call, compiled, eager))
     return calls

@@ -69,5 +69,7 @@ class LocalFusion(nn.Module):
         """Apply the block; see the class docstring for shapes."""
         # Frame-major channels, as flatten(1, 2) of the stacked frames would give. Concatenating the frames
         # themselves copies them once and keeps their layout (channels-last stays channels-last).
+        if isinstance(frames, torch.Tensor):  # list() of a tensor would split it along the batch
+            raise TypeError("LocalFusion takes a sequence of T frames (B, C, H, W), not one tensor; use .unbind(1)")
         mixed = self.act(self.mix(torch.cat(list(frames), dim=1)))
         return self.refine(self.act(self.spread(mixed)))
