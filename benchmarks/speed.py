@@ -100,8 +100,11 @@ def run(args: argparse.Namespace) -> dict:
     speed = measure_speed(model, sizes, precisions, ["torch", "onnxruntime"], rooflines, args.runs, args.frames,
                           end_to_end=True)
     if not args.no_compile:  # in the default precision only: each size and precision compiles anew
-        speed += measure_speed(model, sizes, [default_precision], ["compile"], rooflines, args.runs, args.frames,
-                               end_to_end=True)
+        try:
+            speed += measure_speed(model, sizes, [default_precision], ["compile"], rooflines, args.runs,
+                                   args.frames, end_to_end=True)
+        except Exception as exc:  # e.g. no C++ compiler: report it and keep the other measurements
+            print(f"torch.compile backend skipped: {type(exc).__name__}: {exc}", flush=True)
     memory: list[MemoryResult] = []
     counts = [int(n) for n in args.memory_frames.split(",")]
     for count in counts:
