@@ -69,6 +69,9 @@ def main() -> None:
         h, w = height // multiple * multiple, width // multiple * multiple  # the engine pads; we crop
         cost = measure_cost(args.model, h, w, kwargs)
         for compiled in (False, True) if args.compile else (False,):
+            # Each variant is a new model for the same compiled methods: without a reset, Dynamo's cache would
+            # fill up over the sweep and hit its recompile limit.
+            torch._dynamo.reset()
             seconds = seconds_per_frame(model, h, w, dtype, args.runs, compiled)
             rate = cost.streaming_gflops / seconds
             label = json.dumps(kwargs) + (" compiled" if compiled else "")
