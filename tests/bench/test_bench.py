@@ -16,7 +16,7 @@ from vdeblur.bench.flops import gflops_per_frame
 from vdeblur.bench.markdown import replace_section
 from vdeblur.bench.roofline import conv_gflops
 from vdeblur.bench.speedups import measure_speedups
-from vdeblur.bench.timing import time_runs
+from vdeblur.bench.timing import load_verdict, time_runs
 from vdeblur.checkpoint import save_weights
 from vdeblur.cli import main
 from vdeblur.models import create_model
@@ -117,3 +117,9 @@ def test_bf16_fidelity_on_synthetic_clips_is_close() -> None:
     fidelity = bf16_fidelity(tiny_model(), None, count=2, height=16, width=24)
     assert fidelity.source == "synthetic" and fidelity.clips == 2 and fidelity.fp32_vs_sharp is None
     assert math.isinf(fidelity.bf16_vs_fp32) or fidelity.bf16_vs_fp32 > 30
+
+
+def test_load_verdict_judges_the_load_before_the_run() -> None:
+    # During the run the benchmark's own threads load the machine; only the load before it tells of other work.
+    assert load_verdict(0.1, 2.3, 2).endswith("the machine was quiet")
+    assert "other work was running" in load_verdict(1.1, 2.4, 2)

@@ -11,6 +11,7 @@ from torch._dynamo.exc import TorchDynamoException
 
 from .conftest import tiny_model
 from vdeblur.infer import compiled
+from vdeblur.infer.memory import tensors_in
 from vdeblur.infer.compiled import CompileFallbackWarning, compile_failures_raise
 from vdeblur.infer.deblurrer import Deblurrer
 
@@ -64,3 +65,27 @@ def test_errors_of_the_model_itself_are_not_taken_for_compilation_failures(monke
     monkeypatch.setattr(compiled.torch, "compile", _failing_compile(ValueError("expected a frame of shape")))
     with pytest.raises(ValueError, match="expected a frame of shape"):
         list(Deblurrer(tiny_model(), device="cpu", bf16=False, backend="compile").deblur_frames(_frames()))
+
+
+def test_every_window_goes_through_the_compiled_graph_without_repeated_tensors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Edge windows repeat a frame's features; the compiled call gets copies instead, so one graph serves all."""
+    calls: dict[str, int] = {}
+
+    def recording_compile(function, **_options):
+        def compiled_function(*args, **kwargs):
+            tensors = tensors_in((args, kwargs))
+            assert len({id(t) for t in tensors}) == len(tensors)  # Dynamo would guard on (and recompile for) aliasing
+            calls[function.__name__] = calls.get(function.__name__, 0) + 1
+            return function(*args, **kwargs)
+
+        return compiled_function
+
+    monkeypatch.setattr(compiled.torch, "compile", recording_compile)
+    frames = _frames(count=3)  # with T=3 and 3 frames, both edge windows repeat a frame
+    expected = list(Deblurrer(tiny_model(), device="cpu", bf16=False).deblur_frames(frames))
+    got = list(Deblurrer(tiny_model(), device="cpu", bf16=False, backend="compile").deblur_frames(frames))
+    assert calls == {"encode_frame": 3, "decode_window": 3}
+    for a, b in zip(expected, got, strict=True):
+        torch.testing.assert_close(b, a, atol=0, rtol=0)

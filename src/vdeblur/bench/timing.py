@@ -71,3 +71,21 @@ def time_interleaved(
 def load_average() -> tuple[float, float, float]:
     """The 1-, 5- and 15-minute load averages (how busy the machine was; compare with the core count)."""
     return os.getloadavg()
+
+
+# A 1-minute load average above this before a run means other work kept about half a core busy.
+BUSY_LOAD = 0.5
+
+
+def load_verdict(load_before: float, load_after: float, cpus: int | None) -> str:
+    """How busy the machine was around a benchmark, as a note for its report.
+
+    Only the load *before* the run says whether other work competed with it: during the run the benchmark's
+    own threads raise the load average to about the thread count.
+    """
+    verdict = (
+        f"load average {load_before:.1f} before, {load_after:.1f} after, on {cpus or '?'} CPUs"
+    )
+    if load_before > BUSY_LOAD:
+        return verdict + ": other work was running, so these timings may be low"
+    return verdict + ": the machine was quiet"

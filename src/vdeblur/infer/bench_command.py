@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from vdeblur.bench.backends import BACKENDS
     from vdeblur.bench.memory import measure_peak_memory
     from vdeblur.bench.suite import PRECISIONS, measure_rooflines, measure_speed, parse_size
+    from vdeblur.bench.timing import load_verdict
     from vdeblur.errors import UserError
     from vdeblur.export.model_spec import model_for_tooling
     from vdeblur.infer.precision import bf16_supported
@@ -88,9 +89,8 @@ def run(args: argparse.Namespace) -> int:
     ] if args.memory else []
     load_after = os.getloadavg()
 
-    print(f"model {args.model}; {torch.get_num_threads()} torch threads; {os.cpu_count()} CPUs; "
-          f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after (above the core count, "
-          "timings are unreliable)")
+    print(f"model {args.model}; {torch.get_num_threads()} torch threads; "
+          f"{load_verdict(load_before[0], load_after[0], os.cpu_count())}")
     for name, roof in rooflines.items():
         print(f"roofline {name}: {roof.gflops_per_second:.1f} GFLOP/s (3x3 conv {roof.channels}->{roof.channels} "
               f"at {roof.width}x{roof.height}, {'NHWC' if roof.channels_last else 'NCHW'})")

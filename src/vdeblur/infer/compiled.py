@@ -22,8 +22,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from vdeblur.infer.memory import tensors_in
-
 # The methods the inference engine calls; each is compiled on its own.
 ENGINE_METHODS = ("forward", "encode_frame", "decode_window")
 # cpp_wrapper: the generated code calls its kernels from C++ rather than Python (BENCHMARKS.md).
@@ -55,10 +53,11 @@ class _Fallback:
         self.failed = False
 
     def call(self, compiled: Callable[..., Any], eager: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        # A sliding window repeats the edge frames: the same tensors several times in one call. Dynamo would
-        # compile a graph for each such aliasing pattern (and soon reach its recompile limit), for a few
-        # windows per video; those run eagerly instead.
-        if not self.failed and not _repeats_a_tensor((args, kwargs)):
+        if not self.failed:
+            # A sliding window repeats the edge frames: the same tensors several times in one call. Dynamo
+            # guards on such aliasing and would compile a graph for each pattern (and soon reach its recompile
+            # limit); a copy of each repeat, a few feature maps at the ends of a video, keeps one graph.
+            args, kwargs = _without_repeats((args, kwargs), set())
             try:
                 with torch._inductor.config.patch(_FREEZING):
                     return compiled(*args, **kwargs)
@@ -75,9 +74,18 @@ class _Fallback:
         return eager(*args, **kwargs)
 
 
-def _repeats_a_tensor(value: object) -> bool:
-    tensors = tensors_in(value)
-    return len({id(t) for t in tensors}) < len(tensors)
+def _without_repeats(value: Any, seen: set[int]) -> Any:
+    """``value`` (nested lists, tuples and dicts) with every tensor after its first occurrence replaced by a copy."""
+    if isinstance(value, torch.Tensor):
+        if id(value) in seen:
+            return value.clone()
+        seen.add(id(value))
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_without_repeats(item, seen) for item in value)
+    if isinstance(value, dict):
+        return {key: _without_repeats(item, seen) for key, item in value.items()}
+    return value
 
 
 def _is_compilation_error(exc: BaseException) -> bool:
