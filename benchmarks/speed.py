@@ -43,6 +43,7 @@ from vdeblur.bench.memory import MemoryResult, measure_peak_memory
 from vdeblur.bench.profile import STAGES, profile_model, profile_pipeline
 from vdeblur.bench.speedups import VariantResult, measure_speedups
 from vdeblur.bench.suite import PRECISIONS, SpeedRow, measure_rooflines, measure_speed, parse_size
+from vdeblur.bench.timing import load_verdict
 from vdeblur.checkpoint import DEFAULT_MODEL
 from vdeblur.export.model_spec import model_for_tooling
 from vdeblur.infer.precision import bf16_supported
@@ -150,14 +151,12 @@ def measure_limits(model: torch.nn.Module, args: argparse.Namespace, precisions:
         pipelines += [
             asdict(profile_pipeline(model, height, width, PRECISIONS[p], args.frames, args.runs)) for p in precisions
         ]
+    if not args.no_compile:  # the compiled kernels at the largest size: what limits the faster backend
+        width, height = sizes[-1]
+        print(f"profile {width}x{height} compiled ...", flush=True)
+        models.append(asdict(profile_model(model, height, width, PRECISIONS[precisions[-1]], args.frames,
+                                           compile=True)))
     return {"model": models, "pipeline": pipelines}
-
-
-def _load_verdict(load_before: float, cpus: int) -> str:
-    """Whether other work shared the machine when the measurement started."""
-    if load_before >= cpus:
-        return "above the core count: other jobs shared the CPUs and the times are pessimistic and noisy"
-    return "below the core count: the machine was otherwise quiet"
 
 
 def _fps(value: float | None) -> str:
@@ -175,9 +174,9 @@ def markdown(report: dict, plot_names: list[str]) -> str:
     lines = [
         f"`python benchmarks/speed.py` — model `{report['model']}`"
         f"{' (random weights: speed does not depend on them)' if report['random_weights'] else ''}, torch "
-        f"{report['torch']}, {report['threads']} threads on {report['cpus']} CPUs. **1-minute load average "
-        f"{load[0]:.2f} before and {load[1]:.2f} after the run** ({_load_verdict(load[0], report['cpus'])}; the "
-        "figure after includes the benchmark's own threads).",
+        f"{report['torch']}, {report['threads']} threads. **1-minute "
+        f"{load_verdict(load[0], load[1], report['cpus'])}** (the figure after includes the benchmark's own "
+        "threads).",
         "",
         f"Frames/s: median of {report['runs']} runs of {report['frames_per_run']} frames after a warm-up run. "
         "*Model* streams frames already in memory through the inference engine (each frame encoded once and "
@@ -236,6 +235,12 @@ def markdown(report: dict, plot_names: list[str]) -> str:
     return "\n".join(lines)
 
 
+_COMPILED_NOTE = (
+    ", `--backend compile` (Inductor's kernels profiled by name: `cpp_fused_cat…` kernels count as layout "
+    "copies, the other generated kernels as element-wise; a oneDNN convolution's time includes the activation "
+    "and addition fused into it)"
+)
+
 # Op groups below this share of the time are folded into one row per category in the markdown (the JSON has all).
 _FOLD_SHARE = 0.01
 
@@ -246,7 +251,8 @@ def limits_markdown(limits: dict, rooflines: dict, runs: int) -> list[str]:
     for profile in limits["model"]:
         roof = rooflines[profile["precision"]]["gflops_per_second"]
         lines += [
-            f"Model alone at {profile['width']}×{profile['height']}, {profile['precision']}: self CPU time by op "
+            f"Model alone at {profile['width']}×{profile['height']}, {profile['precision']}"
+            f"{_COMPILED_NOTE if profile.get('backend') == 'compile' else ''}: self CPU time by op "
             f"group (torch.profiler, one stream of {profile['frames']} frames after a warm-up; "
             f"{profile['wall_ms_per_frame']:.1f} ms/frame under the profiler). FLOPs from the {profile['flop_source']}"
             f"; *of roofline* against the {profile['precision']} roofline above. Groups under {_FOLD_SHARE:.0%} of "

@@ -4,6 +4,7 @@ the pipeline's stage table against the file it wrote."""
 from __future__ import annotations
 
 import copy
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from vdeblur.bench.profile import (
     OTHER,
     OUTSIDE,
     STAGES,
+    COMPILED_CONV,
     ConvShape,
     group_events,
     profile_model,
@@ -30,12 +32,30 @@ from vdeblur.bench.throughput import stream_runner
 from vdeblur.models import create_model
 
 TINY = dict(width=4, growth=4, num_layers=1, num_spatial=2, num_temporal=2, num_frames=3)
+# Inductor hands convolutions this small in channels to oneDNN with fused post-ops; TINY's stay aten calls.
+SMALL = dict(width=16, growth=16, num_layers=2, num_spatial=2, num_temporal=2, num_frames=3)
 HEIGHT, WIDTH, FRAMES = 24, 40, 3
 
 
 def tiny_model() -> nn.Module:
     torch.manual_seed(0)
     return create_model("sta-cpu", **TINY).eval()
+
+
+def _conv_calls(model: nn.Module) -> Counter[ConvShape]:
+    """Every convolution module's calls in one stream of FRAMES frames, with the output size it returned."""
+    seen: Counter[ConvShape] = Counter()
+
+    def record(module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
+        seen[ConvShape(tuple(module.kernel_size), module.in_channels, module.out_channels,
+                       tuple(output.shape[2:]), tuple(module.stride))] += 1
+
+    hooked = copy.deepcopy(model)
+    for module in hooked.modules():
+        if isinstance(module, nn.Conv1d | nn.Conv2d):
+            module.register_forward_hook(record)
+    stream_runner(hooked, HEIGHT, WIDTH, None, FRAMES)()
+    return seen
 
 
 @pytest.mark.parametrize("dtype", [None, torch.bfloat16], ids=["fp32", "bf16"])
@@ -54,24 +74,32 @@ def test_group_flops_add_up_to_flop_counter_and_shares_to_one(dtype: torch.dtype
 def test_conv_groups_match_the_convolutions_modules_run() -> None:
     model = tiny_model()
     profile = profile_model(model, HEIGHT, WIDTH, None, frames=FRAMES)
-
-    # The reference: every convolution module's call, with the output size of the tensor it returned.
-    seen: Counter[ConvShape] = Counter()
-
-    def record(module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
-        seen[ConvShape(tuple(module.kernel_size), module.in_channels, module.out_channels,
-                       tuple(output.shape[2:]), tuple(module.stride))] += 1
-
-    hooked = copy.deepcopy(model)
-    for module in hooked.modules():
-        if isinstance(module, nn.Conv1d | nn.Conv2d):
-            module.register_forward_hook(record)
-    stream_runner(hooked, HEIGHT, WIDTH, None, FRAMES)()
-
+    seen = _conv_calls(model)  # the reference: every convolution module's call
     spatial = {shape: count / FRAMES for shape, count in seen.items() if set(shape.kernel) != {1}}
     assert {g.conv: g.calls_per_frame for g in profile.groups if g.conv is not None} == spatial
     pointwise = sum(count for shape, count in seen.items() if set(shape.kernel) == {1}) / FRAMES
     assert next(g for g in profile.groups if g.category == CONV_1X1).calls_per_frame == pointwise
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not any(map(shutil.which, ("g++", "c++", "clang++"))), reason="Inductor needs a C++ compiler")
+def test_compiled_profile_finds_every_convolution_and_the_concatenation_kernels() -> None:
+    torch.manual_seed(0)
+    model = create_model("sta-cpu", **SMALL).eval()
+    eager = profile_model(model, HEIGHT, WIDTH, torch.bfloat16, frames=FRAMES)
+    compiled = profile_model(model, HEIGHT, WIDTH, torch.bfloat16, frames=FRAMES, compile=True)
+    assert compiled.backend == "compile" and eager.backend == "torch"
+    # Each convolution module's call is one oneDNN call of its shape (whatever overload the fusion chose), or
+    # for the attention's 1-D convolutions an aten call.
+    found = {g.conv: g.calls_per_frame for g in compiled.groups if g.conv is not None}
+    assert found == {shape: count / FRAMES for shape, count in _conv_calls(model).items()}
+    assert any(g.category == COMPILED_CONV for g in compiled.groups)
+    eager_conv_flops = sum(g.gflop_per_frame for g in eager.groups if g.category.startswith("conv"))
+    compiled_conv_flops = sum(g.gflop_per_frame for g in compiled.groups if g.category.startswith("conv"))
+    assert compiled_conv_flops == pytest.approx(eager_conv_flops)
+    # The dense blocks' concatenations are generated kernels, counted as layout copies.
+    assert next(g for g in compiled.groups if g.category == LAYOUT).ms_per_frame > 0
+    assert sum(g.share for g in compiled.groups) == pytest.approx(1.0)
 
 
 @dataclass

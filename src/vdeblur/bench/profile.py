@@ -42,6 +42,11 @@ from vdeblur.io.video import VideoReader, VideoWriter, iter_video_frames
 FLOP_SOURCE = "recorded op shapes (2 FLOPs per multiply-add, as torch.utils.flop_counter)"
 
 CONV_1X1 = "conv 1×1"
+# What torch.compile's freezing turns a convolution into: a oneDNN call with the following element-wise ops
+# (activation, residual addition) fused in as post-ops, so its time includes theirs.
+_ONEDNN_CONV = "mkldnn::_convolution_pointwise"
+COMPILED_CONV = "conv (oneDNN, post-ops fused)"
+_PROFILED_COMPILE = {"cpp.enable_kernel_profile": True}
 ATTENTION = "attention matmul/softmax"
 ELEMENTWISE = "element-wise"
 LAYOUT = "layout copies and casts"
@@ -135,6 +140,7 @@ class ModelProfile:
         wall_ms_per_frame: wall time per frame of the profiled run (the profiler adds a little per op).
         groups: the op groups, largest time first.
         flop_source: how FLOPs were counted.
+        backend: ``torch`` (eager) or ``compile``.
     """
 
     width: int
@@ -144,6 +150,7 @@ class ModelProfile:
     wall_ms_per_frame: float
     groups: tuple[OpGroup, ...]
     flop_source: str = FLOP_SOURCE
+    backend: str = "torch"
 
 
 class _Tally:
@@ -156,7 +163,7 @@ class _Tally:
 
 
 def profile_model(
-    model: nn.Module, height: int, width: int, dtype: torch.dtype | None, frames: int = 8
+    model: nn.Module, height: int, width: int, dtype: torch.dtype | None, frames: int = 8, compile: bool = False
 ) -> ModelProfile:
     """Profile streaming inference of ``frames`` frames of ``height × width`` and group the time by op kind.
 
@@ -171,18 +178,27 @@ def profile_model(
         dtype: ``torch.bfloat16`` for bf16 autocast, None for float32.
         frames: frames per stream; every frame is encoded once and decoded once, so totals divided by
             ``frames`` are the streaming cost per frame.
+        compile: profile the ``compile`` backend. Its kernels are compiled with Inductor's kernel profiling
+            and without the C++ wrapper (which would hide them), so that each generated kernel appears by name
+            (``cpp_fused_cat_…``) and the oneDNN convolutions (with their fused post-ops) as
+            ``mkldnn::_convolution_pointwise``; the kernels are those of the C++-wrapped graph.
 
     Returns:
         The :class:`ModelProfile`.
     """
-    run = stream_runner(model, height, width, dtype, frames)
+    if compile:
+        torch._dynamo.reset()  # a graph compiled earlier without kernel profiling would be reused
+    run = stream_runner(model, height, width, dtype, frames, compile=_PROFILED_COMPILE if compile else False)
     run()
     with torch_profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         start = time.perf_counter()
         run()
         wall = time.perf_counter() - start
     groups = group_events(prof.events(), wall * 1e6, frames)
-    return ModelProfile(width, height, _precision_name(dtype), frames, wall * 1e3 / frames, tuple(groups))
+    return ModelProfile(
+        width, height, _precision_name(dtype), frames, wall * 1e3 / frames, tuple(groups),
+        backend="compile" if compile else "torch",
+    )
 
 
 def group_events(events: Iterable[Any], wall_micros: float, frames: int) -> list[OpGroup]:
@@ -206,7 +222,11 @@ def group_events(events: Iterable[Any], wall_micros: float, frames: int) -> list
             # Children of an op that belongs to a group stay in it (a convolution's kernel call, a matmul's
             # mm); children of an unclassified op are classified on their own.
             inherited = None if key[0] == OTHER else key
-            stack.extend((child, _group_of(child, inherited, convs)) for child in event.cpu_children)
+            for child in event.cpu_children:
+                child_key = _group_of(child, inherited, convs)
+                if inherited is None:  # a call of its own (a compiled graph's kernels, say)
+                    tallies[child_key].calls += 1
+                stack.append((child, child_key))
     traced = sum(t.micros for t in tallies.values())
     total = max(wall_micros, traced)  # a profile can never account for more than the wall time it covers
     tallies[OUTSIDE, OUTSIDE].micros += total - traced
@@ -230,6 +250,13 @@ def _group_of(
         return LAYOUT, LAYOUT
     if inherited is not None:
         return inherited
+    if "cpp_fused_" in name:  # a kernel Inductor generated; its name lists the ops it fuses
+        return (LAYOUT, LAYOUT) if "_cat" in name else (ELEMENTWISE, ELEMENTWISE)
+    if name.startswith(_ONEDNN_CONV):
+        shape, _ = _onednn_conv_shape(event)
+        key = (COMPILED_CONV, shape.label)
+        convs[key] = shape
+        return key
     if name in _CONV_OPS:
         shape = _conv_shape(_find_convolution(event))
         if all(k == 1 for k in shape.kernel):
@@ -244,16 +271,46 @@ def _group_of(
     return OTHER, OTHER
 
 
+def _onednn_conv_shape(event: Any) -> tuple[ConvShape, list[int]]:
+    """The shape of a ``mkldnn::_convolution_pointwise`` call (any overload), and its weight's shape.
+
+    Its overloads put the tensors before ``weight, bias, padding, stride, dilation, groups`` in different orders
+    (``input``; ``input, other``; or, in place, ``other, input``), where ``other`` is the output-sized tensor a
+    binary post-op adds. So the padding is found as the first list argument, the weight two places before it,
+    and the input as the tensor before the weight whose channels the weight expects (``other`` could match too
+    only for a same-size convolution, whose output size is then the same either way).
+    """
+    shapes, inputs = event.input_shapes, event.concrete_inputs
+    pad_at = next(i for i, value in enumerate(inputs) if isinstance(value, list))
+    out_channels, per_group, *kernel = shapes[pad_at - 2]
+    padding, stride, dilation, groups = inputs[pad_at : pad_at + 4]
+    _, in_channels, *size = next(
+        shape for shape in shapes[: pad_at - 2] if len(shape) == len(kernel) + 2 and shape[1] == per_group * groups
+    )
+    out_size = tuple(
+        (n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in zip(size, kernel, stride, padding, dilation, strict=True)
+    )
+    return ConvShape(tuple(kernel), in_channels, out_channels, out_size, tuple(stride)), shapes[pad_at - 2]
+
+
 def _find_convolution(event: Any) -> Any:
-    """The ``aten::convolution`` call at or below ``event``: the one level every convolution passes through,
-    with its arguments in one known order."""
+    """The convolution call at or below ``event`` that carries its arguments in one known order."""
     stack = [event]
     while stack:
         current = stack.pop()
-        if current.name == "aten::convolution":
+        if _is_convolution_call(current):
             return current
         stack.extend(current.cpu_children)
     raise RuntimeError(f"profiled {event.name} without an aten::convolution call below it")
+
+
+def _is_convolution_call(event: Any) -> bool:
+    """Whether ``event`` is the one call per convolution that carries its arguments: ``aten::convolution``, or
+    ``aten::_convolution`` (same leading arguments) where compiled code calls it directly."""
+    if event.name == "aten::convolution":
+        return True
+    parent = event.cpu_parent
+    return event.name == "aten::_convolution" and (parent is None or parent.name != "aten::convolution")
 
 
 def _conv_shape(event: Any) -> ConvShape:
@@ -273,10 +330,14 @@ def _conv_shape(event: Any) -> ConvShape:
 def _flops(event: Any) -> float:
     """FLOPs of one op from its recorded shapes: convolutions and matrix products, as flop_counter counts."""
     name, shapes = event.name, event.input_shapes
-    if name == "aten::convolution":
+    if _is_convolution_call(event):
         batch = shapes[0][0]
         shape = _conv_shape(event)
         return 2.0 * batch * prod(shapes[1]) * prod(shape.out_size)
+    if name.startswith(_ONEDNN_CONV):
+        shape, weight = _onednn_conv_shape(event)
+        batch = next(dims[0] for dims in shapes if dims)
+        return 2.0 * batch * prod(weight) * prod(shape.out_size)
     if name in ("aten::mm", "aten::addmm"):
         (n, k), (_, m) = shapes[-2:]
         return 2.0 * n * k * m

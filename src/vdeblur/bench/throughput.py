@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 from pathlib import Path
 
 import torch
@@ -20,7 +21,7 @@ CPU = torch.device("cpu")
 
 def stream_runner(
     model: nn.Module, height: int, width: int, dtype: torch.dtype | None, frames_per_run: int = 8, tile: int = 0,
-    compile: bool = False,
+    compile: bool | Mapping[str, Any] = False,
 ) -> Callable[[], None]:
     """A callable that streams ``frames_per_run`` frames through the model, as ``vdeblur deblur`` does.
 
@@ -35,8 +36,8 @@ def stream_runner(
         dtype: ``torch.bfloat16`` for bf16 autocast, None for float32.
         frames_per_run: frames per stream.
         tile: tile side (0: whole frames).
-        compile: run the model through torch.compile; a failed compilation raises instead of falling back,
-            so an eager run is never timed as a compiled one.
+        compile: run the model through torch.compile (True, or a mapping of Inductor options); a failed
+            compilation raises instead of falling back, so an eager run is never timed as a compiled one.
     """
     engine = WindowEngine(model, CPU, dtype=dtype, tile=tile, compile=compile)
     frames = [torch.from_numpy(f).permute(2, 0, 1).float() / 255 for f in pattern_frames(frames_per_run, height, width)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from types import SimpleNamespace
 from typing import Any
 
@@ -102,8 +102,11 @@ def _is_compilation_error(exc: BaseException) -> bool:
     return isinstance(exc, TorchDynamoException) or module.startswith(("torch._inductor", "torch._dynamo"))
 
 
-def engine_calls(model: nn.Module, compile: bool) -> SimpleNamespace:
+def engine_calls(model: nn.Module, compile: bool | Mapping[str, Any]) -> SimpleNamespace:
     """``model``'s engine methods, as they are or each compiled by torch.compile with Inductor's freezing.
+
+    ``compile`` is False (eager), True (:data:`INDUCTOR_OPTIONS`) or the Inductor options to compile with
+    instead (the profiler uses ``{"cpp.enable_kernel_profile": True}``: the C++ wrapper would hide the kernels).
 
     The model itself is left as it is, so code that must run it eagerly (the engine's memory probes, whose
     forward hooks a compiled graph would skip) still can. Each call compiles at its first use for a new input
@@ -123,6 +126,7 @@ def engine_calls(model: nn.Module, compile: bool) -> SimpleNamespace:
         if not compile:
             setattr(calls, name, eager)
             continue
-        compiled = torch.compile(eager, dynamic=False, options=INDUCTOR_OPTIONS)
+        options = dict(INDUCTOR_OPTIONS if compile is True else compile)
+        compiled = torch.compile(eager, dynamic=False, options=options)
         setattr(calls, name, functools.partial(fallback.call, compiled, eager))
     return calls

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +56,8 @@ class WindowEngine:
             weights). Like moving it to ``device``, this converts ``model`` in place. The frames given to
             ``encode_frame`` are converted too: in float32 that measured clearly faster than weights alone.
         compile: run the model's methods through torch.compile (Inductor, with freezing); see
-            :mod:`vdeblur.infer.compiled`. Each new frame or tile size compiles once, for tens of seconds.
+            :mod:`vdeblur.infer.compiled`. Each new frame or tile size compiles once, for tens of seconds. A
+            mapping instead of True gives the Inductor options (:func:`~vdeblur.infer.compiled.engine_calls`).
     """
 
     def __init__(
@@ -70,7 +71,7 @@ class WindowEngine:
         cache_features: bool | None = None,
         memory_fraction: float = 0.5,
         channels_last: bool | None = None,
-        compile: bool = False,
+        compile: bool | Mapping[str, Any] = False,
     ) -> None:
         if channels_last is None:  # only convolution weights have a layout (an ONNX Runtime model has none here)
             channels_last = device.type == "cpu" and any(p.dim() == 4 for p in model.parameters())
