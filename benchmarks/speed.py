@@ -236,9 +236,9 @@ def markdown(report: dict, plot_names: list[str]) -> str:
 
 
 _COMPILED_NOTE = (
-    ", `--backend compile` (Inductor's kernels profiled by name: `cpp_fused_cat…` kernels count as layout "
-    "copies, the other generated kernels as element-wise; a oneDNN convolution's time includes the activation "
-    "and addition fused into it)"
+    ", `--backend compile` (Inductor's kernels profiled by name: generated kernels that include a "
+    "concatenation count as layout copies, the others as element-wise; a oneDNN convolution's time includes the "
+    "activation and addition fused into it)"
 )
 
 # Op groups below this share of the time are folded into one row per category in the markdown (the JSON has all).

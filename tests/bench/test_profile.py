@@ -97,8 +97,8 @@ def test_compiled_profile_finds_every_convolution_and_the_concatenation_kernels(
     eager_conv_flops = sum(g.gflop_per_frame for g in eager.groups if g.category.startswith("conv"))
     compiled_conv_flops = sum(g.gflop_per_frame for g in compiled.groups if g.category.startswith("conv"))
     assert compiled_conv_flops == pytest.approx(eager_conv_flops)
-    # The dense blocks' concatenations are generated kernels, counted as layout copies.
-    assert next(g for g in compiled.groups if g.category == LAYOUT).ms_per_frame > 0
+    # All windows ran compiled, so element-wise time can only come from Inductor's generated kernels.
+    assert next(g for g in compiled.groups if g.category == ELEMENTWISE).ms_per_frame > 0
     assert sum(g.share for g in compiled.groups) == pytest.approx(1.0)
 
 
@@ -140,7 +140,43 @@ def test_group_events_on_a_hand_built_tree() -> None:
     assert groups[ATTENTION].gflop_per_frame * 2e9 == pytest.approx(2 * 2 * 3 * 5 * 7)
     assert groups[conv_label].conv == ConvShape((3, 3), 8, 4, (5, 6), (2, 2))
     assert groups[conv_label].calls_per_frame == 0.5 and groups[LAYOUT].calls_per_frame == 0
+    assert groups[ATTENTION].calls_per_frame == 0.5  # a bmm inside an unclassified op is a call of its own
     assert groups[OUTSIDE].share == pytest.approx(14 / 40)
+
+
+def _onednn(name: str, tensors: list[list[int]], weight: list[int], stride: int = 1) -> FakeEvent:
+    """A profiled oneDNN convolution call: ``tensors`` before the weight, then bias, padding 1, stride, dilation 1."""
+    shapes = [*tensors, weight, [weight[0]], [], [], [], []]
+    values = [None] * (len(tensors) + 2) + [[1, 1], [stride, stride], [1, 1], 1]
+    return FakeEvent(name, 1, shapes, values)
+
+
+def test_compiled_graph_events_are_grouped_by_kernel() -> None:
+    """The three overloads of the oneDNN call, Inductor's generated kernels and a bare aten::_convolution."""
+    weight = [16, 16, 3, 3]
+    plain = _onednn("mkldnn::_convolution_pointwise", [[1, 16, 20, 30]], weight, stride=2)
+    # Out of place with a binary post-op: (input, other, weight, ...); in place: (other, input, weight, ...).
+    # Equal channel counts and a stride of 2, so only the argument order tells input from output-sized other.
+    binary = _onednn("mkldnn::_convolution_pointwise", [[1, 16, 20, 30], [1, 16, 10, 15]], weight, stride=2)
+    in_place = _onednn("mkldnn::_convolution_pointwise_", [[1, 16, 10, 15], [1, 16, 20, 30]], weight, stride=2)
+    graph = FakeEvent("## Call CompiledFxGraph ##", 2).add(
+        plain, binary, in_place,
+        FakeEvent("graph_0_cpp_fused_cat_1", 3), FakeEvent("graph_1_cpp_fused_add_cat_relu_4", 5),
+        FakeEvent("graph_1_cpp_fused_add_pixel_shuffle_23", 7), FakeEvent("graph_1_cpp_fused_concat_like_9", 11),
+        FakeEvent("aten::_convolution", 13, [[1, 8, 5], [2, 8, 3], [2]], [None, None, None, [1], [1], [1], False, [0], 1]),
+    )
+    groups = {g.label: g for g in group_events([graph, *graph.cpu_children], wall_micros=100.0, frames=1)}
+
+    label = "3×3 16→16 @ 15×10 /2×2"  # (20 + 2 - 2 - 1) // 2 + 1 = 10 rows, 15 columns
+    assert groups[label].category == COMPILED_CONV and groups[label].calls_per_frame == 3
+    assert groups[label].conv == ConvShape((3, 3), 16, 16, (10, 15), (2, 2))
+    assert groups[label].gflop_per_frame * 1e9 == pytest.approx(3 * 2 * 16 * 16 * 9 * 10 * 15)
+    assert groups[LAYOUT].ms_per_frame * 1e3 == 3 + 5  # kernels that include a concatenation
+    assert groups[ELEMENTWISE].ms_per_frame * 1e3 == 7 + 11  # "concat_like" is not the cat op
+    assert groups[LAYOUT].calls_per_frame == 2 and groups[ELEMENTWISE].calls_per_frame == 2
+    conv1d = groups["3 8→2 @ 5"]  # a convolution the compiled code calls through aten directly
+    assert conv1d.calls_per_frame == 1 and conv1d.gflop_per_frame * 1e9 == pytest.approx(2 * 2 * 8 * 3 * 5)
+    assert groups[OTHER].calls_per_frame == 1 and groups[OTHER].ms_per_frame * 1e3 == 2
 
 
 def test_pipeline_profile_has_every_stage_and_writes_every_frame() -> None:

@@ -89,3 +89,26 @@ def test_every_window_goes_through_the_compiled_graph_without_repeated_tensors(
     assert calls == {"encode_frame": 3, "decode_window": 3}
     for a, b in zip(expected, got, strict=True):
         torch.testing.assert_close(b, a, atol=0, rtol=0)
+
+
+@pytest.mark.slow
+def test_one_graph_per_method_for_a_whole_video(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With Dynamo itself (a counting backend instead of Inductor): edge windows do not add graphs."""
+    from torch._dynamo.testing import CompileCounter
+
+    counters: dict[str, CompileCounter] = {}
+    real_compile = torch.compile
+
+    def counting_compile(function, **_options):
+        name = getattr(function, "__name__", "forward")  # the module itself stands for forward
+        counters[name] = CompileCounter()
+        return real_compile(function, backend=counters[name], dynamic=False)
+
+    monkeypatch.setattr(compiled.torch, "compile", counting_compile)
+    torch._dynamo.reset()
+    frames = _frames(count=5)  # T=3: both edge windows repeat a frame, three windows do not
+    with compile_failures_raise():
+        list(Deblurrer(tiny_model(), device="cpu", bf16=False, backend="compile").deblur_frames(frames))
+    assert {name: counter.frame_count for name, counter in counters.items()} == {
+        "forward": 0, "encode_frame": 1, "decode_window": 1,
+    }

@@ -34,6 +34,7 @@ from vdeblur.bench.frames import write_test_video
 from vdeblur.bench.suite import PRECISIONS
 from vdeblur.bench.throughput import CPU, stream_runner
 from vdeblur.bench.timing import time_runs
+from vdeblur.infer.compiled import INDUCTOR_OPTIONS
 from vdeblur.infer.deblurrer import Deblurrer
 from vdeblur.io.atomic import atomic_output
 from vdeblur.io.images import quantize
@@ -46,7 +47,9 @@ CONV_1X1 = "conv 1×1"
 # (activation, residual addition) fused in as post-ops, so its time includes theirs.
 _ONEDNN_CONV = "mkldnn::_convolution_pointwise"
 COMPILED_CONV = "conv (oneDNN, post-ops fused)"
-_PROFILED_COMPILE = {"cpp.enable_kernel_profile": True}
+# The engine's compile options, with each kernel recorded by the profiler, and the Python wrapper: the C++ one
+# records the calls without their input shapes, which the convolution groups need.
+_PROFILED_COMPILE = {**INDUCTOR_OPTIONS, "cpp_wrapper": False, "cpp.enable_kernel_profile": True}
 ATTENTION = "attention matmul/softmax"
 ELEMENTWISE = "element-wise"
 LAYOUT = "layout copies and casts"
@@ -109,7 +112,8 @@ class OpGroup:
         category: ``conv 3×3`` (every kernel with more than one tap has its own, e.g. ``conv 3 (1-D)``),
             :data:`CONV_1X1`, :data:`ATTENTION`, :data:`ELEMENTWISE`, :data:`LAYOUT`, :data:`OTHER` or :data:`OUTSIDE`.
         label: the convolution shape (:attr:`ConvShape.label`) for k×k convolutions, else the category.
-        calls_per_frame: top-level calls per frame (convolution calls for a convolution group).
+        calls_per_frame: calls per frame that start the group: top-level ops, and the classified ops called
+            by an unclassified one (a compiled graph's kernels); a convolution's own inner calls do not count.
         ms_per_frame: self CPU time of the group's ops, milliseconds per frame (wall time on the calling
             thread; intra-op threads work inside it).
         share: the group's part of the profiled wall time (all groups sum to 1).
@@ -179,9 +183,10 @@ def profile_model(
         frames: frames per stream; every frame is encoded once and decoded once, so totals divided by
             ``frames`` are the streaming cost per frame.
         compile: profile the ``compile`` backend. Its kernels are compiled with Inductor's kernel profiling
-            and without the C++ wrapper (which would hide them), so that each generated kernel appears by name
-            (``cpp_fused_cat_…``) and the oneDNN convolutions (with their fused post-ops) as
-            ``mkldnn::_convolution_pointwise``; the kernels are those of the C++-wrapped graph.
+            and a Python wrapper (the C++ one records calls without their shapes), so that each generated
+            kernel appears by name (``cpp_fused_cat_…``) and the oneDNN convolutions (with their fused
+            post-ops) as ``mkldnn::_convolution_pointwise``; the kernels are those of the C++-wrapped graph.
+            This resets Dynamo first, which drops every graph compiled so far in the process.
 
     Returns:
         The :class:`ModelProfile`.
@@ -224,7 +229,7 @@ def group_events(events: Iterable[Any], wall_micros: float, frames: int) -> list
             inherited = None if key[0] == OTHER else key
             for child in event.cpu_children:
                 child_key = _group_of(child, inherited, convs)
-                if inherited is None:  # a call of its own (a compiled graph's kernels, say)
+                if inherited is None and child_key[0] != OTHER:  # a call of its own (a compiled graph's kernel)
                     tallies[child_key].calls += 1
                 stack.append((child, child_key))
     traced = sum(t.micros for t in tallies.values())
@@ -251,7 +256,7 @@ def _group_of(
     if inherited is not None:
         return inherited
     if "cpp_fused_" in name:  # a kernel Inductor generated; its name lists the ops it fuses
-        return (LAYOUT, LAYOUT) if "_cat" in name else (ELEMENTWISE, ELEMENTWISE)
+        return (LAYOUT, LAYOUT) if "cat" in name.split("cpp_fused_", 1)[1].split("_") else (ELEMENTWISE, ELEMENTWISE)
     if name.startswith(_ONEDNN_CONV):
         shape, _ = _onednn_conv_shape(event)
         key = (COMPILED_CONV, shape.label)
@@ -274,19 +279,16 @@ def _group_of(
 def _onednn_conv_shape(event: Any) -> tuple[ConvShape, list[int]]:
     """The shape of a ``mkldnn::_convolution_pointwise`` call (any overload), and its weight's shape.
 
-    Its overloads put the tensors before ``weight, bias, padding, stride, dilation, groups`` in different orders
-    (``input``; ``input, other``; or, in place, ``other, input``), where ``other`` is the output-sized tensor a
-    binary post-op adds. So the padding is found as the first list argument, the weight two places before it,
-    and the input as the tensor before the weight whose channels the weight expects (``other`` could match too
-    only for a same-size convolution, whose output size is then the same either way).
+    The overloads take ``(input, weight, …)``, ``(input, other, weight, …)`` and, in place (the name ends in
+    ``_``), ``(other, input, weight, …)``, where ``other`` is the output-sized tensor a binary post-op adds; all
+    continue with ``bias, padding, stride, dilation, groups``. The padding is the first list argument, and the
+    weight comes two places before it.
     """
     shapes, inputs = event.input_shapes, event.concrete_inputs
     pad_at = next(i for i, value in enumerate(inputs) if isinstance(value, list))
-    out_channels, per_group, *kernel = shapes[pad_at - 2]
-    padding, stride, dilation, groups = inputs[pad_at : pad_at + 4]
-    _, in_channels, *size = next(
-        shape for shape in shapes[: pad_at - 2] if len(shape) == len(kernel) + 2 and shape[1] == per_group * groups
-    )
+    out_channels, _, *kernel = shapes[pad_at - 2]
+    padding, stride, dilation = inputs[pad_at : pad_at + 3]
+    _, in_channels, *size = shapes[1 if event.name.endswith("_") else 0]
     out_size = tuple(
         (n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in zip(size, kernel, stride, padding, dilation, strict=True)
     )

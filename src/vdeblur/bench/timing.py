@@ -87,5 +87,5 @@ def load_verdict(load_before: float, load_after: float, cpus: int | None) -> str
         f"load average {load_before:.1f} before, {load_after:.1f} after, on {cpus or '?'} CPUs"
     )
     if load_before > BUSY_LOAD:
-        return verdict + ": other work was running, so these timings may be low"
+        return verdict + ": other work was running, so the times are pessimistic (frames/s low)"
     return verdict + ": the machine was quiet"

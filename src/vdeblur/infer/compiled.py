@@ -75,14 +75,16 @@ class _Fallback:
 
 
 def _without_repeats(value: Any, seen: set[int]) -> Any:
-    """``value`` (nested lists, tuples and dicts) with every tensor after its first occurrence replaced by a copy."""
+    """``value`` (nested lists, tuples, named tuples and dicts) with every tensor after its first occurrence
+    replaced by a copy with the same strides (Dynamo guards on strides too)."""
     if isinstance(value, torch.Tensor):
         if id(value) in seen:
-            return value.clone()
+            return torch.empty_strided(value.size(), value.stride(), dtype=value.dtype, device=value.device).copy_(value)
         seen.add(id(value))
         return value
     if isinstance(value, (list, tuple)):
-        return type(value)(_without_repeats(item, seen) for item in value)
+        items = [_without_repeats(item, seen) for item in value]
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
     if isinstance(value, dict):
         return {key: _without_repeats(item, seen) for key, item in value.items()}
     return value
@@ -106,7 +108,8 @@ def engine_calls(model: nn.Module, compile: bool | Mapping[str, Any]) -> SimpleN
     """``model``'s engine methods, as they are or each compiled by torch.compile with Inductor's freezing.
 
     ``compile`` is False (eager), True (:data:`INDUCTOR_OPTIONS`) or the Inductor options to compile with
-    instead (the profiler uses ``{"cpp.enable_kernel_profile": True}``: the C++ wrapper would hide the kernels).
+    instead (the profiler turns on kernel profiling and turns off the C++ wrapper, which records the calls
+    without their input shapes).
 
     The model itself is left as it is, so code that must run it eagerly (the engine's memory probes, whose
     forward hooks a compiled graph would skip) still can. Each call compiles at its first use for a new input
@@ -123,7 +126,7 @@ def engine_calls(model: nn.Module, compile: bool | Mapping[str, Any]) -> SimpleN
         if not hasattr(model, name):
             continue
         eager = model if name == "forward" else getattr(model, name)
-        if not compile:
+        if compile is False:  # an empty mapping of options still compiles
             setattr(calls, name, eager)
             continue
         options = dict(INDUCTOR_OPTIONS if compile is True else compile)
