@@ -22,6 +22,7 @@ import torch
 
 from vdeblur.allocator import keep_freed_memory
 from vdeblur.bench.roofline import conv_roofline
+from vdeblur.bench.suite import parse_size
 from vdeblur.bench.timing import time_runs
 from vdeblur.infer.compiled import compile_failures_raise, engine_calls
 from vdeblur.layout import to_channels_last
@@ -57,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     keep_freed_memory()  # as the vdeblur command runs
 
-    width, height = (int(v) for v in args.size.split("x"))
+    width, height = parse_size(args.size)
     dtype = torch.bfloat16 if args.precision == "bf16" else None
     roofline = conv_roofline(height, width, dtype, args.runs).gflops_per_second
     print(f"roofline ({args.precision}, 3x3 convolutions at {args.size}): {roofline:.0f} GFLOP/s")

@@ -83,9 +83,7 @@ def load_verdict(load_before: float, load_after: float, cpus: int | None) -> str
     Only the load *before* the run says whether other work competed with it: during the run the benchmark's
     own threads raise the load average to about the thread count.
     """
-    verdict = (
-        f"load average {load_before:.1f} before, {load_after:.1f} after, on {cpus or '?'} CPUs"
-    )
+    verdict = f"load average {load_before:.1f} before, {load_after:.1f} after, on {cpus or '?'} CPUs"
     if load_before > BUSY_LOAD:
         return verdict + ": other work was running, so the times are pessimistic (frames/s low)"
     return verdict + ": the machine was quiet"
