@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> dict:
 
     rooflines = measure_rooflines(precisions, parse_size(args.roofline_size), args.runs)
     speed = measure_speed(model, sizes, precisions, ["torch", "onnxruntime"], rooflines, args.runs, args.frames,
-                          end_to_end=True)
+                          end_to_end=True, plain_blocks=[default_precision])
     if not args.no_compile:  # in the default precision only: each size and precision compiles anew
         try:
             speed += measure_speed(model, sizes, [default_precision], ["compile"], rooflines, args.runs,
@@ -228,7 +228,11 @@ def markdown(report: dict, plot_names: list[str]) -> str:
         lines += ["", f"bf16 against fp32 output ({fidelity['clips']} clips, {fidelity['source']}; 8-bit PSNR): "
                   f"{_db(fidelity['bf16_vs_fp32'])}."
                   + (f" Against the sharp frames: fp32 {_db(fidelity['fp32_vs_sharp'])}, bf16 "
-                     f"{_db(fidelity['bf16_vs_sharp'])}." if fidelity["fp32_vs_sharp"] is not None else "")]
+                     f"{_db(fidelity['bf16_vs_sharp'])}." if fidelity["fp32_vs_sharp"] is not None else ""),
+                  "", f"The engine's oneDNN-fused blocks (the default on the CPU) against the plain blocks, both bf16: "
+                  f"{_db(fidelity['fused_vs_plain'])}"
+                  + (f"; against the sharp frames: fused {_db(fidelity['bf16_vs_sharp'])}, plain "
+                     f"{_db(fidelity['plain_vs_sharp'])}." if fidelity["plain_vs_sharp"] is not None else ".")]
     if report.get("limits"):
         lines += ["", *limits_markdown(report["limits"], report["rooflines"], report["runs"])]
     lines += [""] + [f"![{name}](benchmarks/results/{name})" for name in plot_names]

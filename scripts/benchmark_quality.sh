@@ -18,6 +18,7 @@ R="${1:-/work/runs}"  # the run directories of the equal-step comparison
   --model "sta-cpu + local fusion at 1/2 @2000=$R/sta-cpu-l012/snap_2000.safetensors" \
   --model "sta-fullres @2027=$R/sta-cpu-fr/snap_2027.safetensors" \
   --model "sta-wide @6000 (the fourth session's default)=$R/sta-wide/best.safetensors" \
+  --model "dblrnet-cpu, second stage as sta-wide's (6000 + 8294)=$R/dblrnet-cpu-ext/best.safetensors" \
   --model "sta-wide @2000=$R/sta-wide/snap_2000.safetensors" \
   --model "sta-wide on one frame (ablation)=$R/sta-wide-single/best.safetensors" \
   --model "sta-wide on one frame @2000=$R/sta-wide-single/snap_2000.safetensors"

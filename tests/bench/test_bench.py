@@ -109,7 +109,7 @@ def test_bench_rejects_unknown_precision(capsys) -> None:
 def test_speedups_smoke() -> None:
     results = measure_speedups(tiny_model(), 16, 24, None, runs=1, frames_per_run=2, include_compile=False)
     names = [r.name for r in results]
-    assert names[:2] == ["baseline", "channels_last"] and "onnxruntime" in names
+    assert names[:2] == ["baseline", "channels_last"] and "onnxruntime" in names and "fused blocks" in names
     assert all(r.error is None and r.seconds_per_frame > 0 for r in results)
 
 
@@ -117,6 +117,7 @@ def test_bf16_fidelity_on_synthetic_clips_is_close() -> None:
     fidelity = bf16_fidelity(tiny_model(), None, count=2, height=16, width=24)
     assert fidelity.source == "synthetic" and fidelity.clips == 2 and fidelity.fp32_vs_sharp is None
     assert math.isinf(fidelity.bf16_vs_fp32) or fidelity.bf16_vs_fp32 > 30
+    assert math.isinf(fidelity.fused_vs_plain) or fidelity.fused_vs_plain > 40
 
 
 def test_load_verdict_judges_the_load_before_the_run() -> None:

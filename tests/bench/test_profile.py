@@ -54,13 +54,14 @@ def _conv_calls(model: nn.Module) -> Counter[ConvShape]:
     for module in hooked.modules():
         if isinstance(module, nn.Conv1d | nn.Conv2d):
             module.register_forward_hook(record)
-    stream_runner(hooked, HEIGHT, WIDTH, None, FRAMES)()
+    stream_runner(hooked, HEIGHT, WIDTH, None, FRAMES, fuse=False)()  # fused blocks call no conv modules
     return seen
 
 
+@pytest.mark.parametrize("fuse", [False, True], ids=["aten", "fused"])
 @pytest.mark.parametrize("dtype", [None, torch.bfloat16], ids=["fp32", "bf16"])
-def test_group_flops_add_up_to_flop_counter_and_shares_to_one(dtype: torch.dtype | None) -> None:
-    profile = profile_model(tiny_model(), HEIGHT, WIDTH, dtype, frames=FRAMES)
+def test_group_flops_add_up_to_flop_counter_and_shares_to_one(dtype: torch.dtype | None, fuse: bool) -> None:
+    profile = profile_model(tiny_model(), HEIGHT, WIDTH, dtype, frames=FRAMES, fuse=fuse)
     # gflops_per_frame counts one encode_frame + one decode_window with FlopCounterMode on a meta copy.
     reference = gflops_per_frame(tiny_model(), HEIGHT, WIDTH)
     assert sum(g.gflop_per_frame for g in profile.groups) == pytest.approx(reference)
@@ -68,17 +69,27 @@ def test_group_flops_add_up_to_flop_counter_and_shares_to_one(dtype: torch.dtype
     assert all(g.share >= 0 and g.ms_per_frame >= 0 for g in profile.groups)
     assert sum(g.ms_per_frame for g in profile.groups) == pytest.approx(profile.wall_ms_per_frame)
     categories = {g.category for g in profile.groups}
-    assert {"conv 3×3", CONV_1X1, ATTENTION, ELEMENTWISE, LAYOUT} <= categories
+    # The fused copy sends every 2-D convolution to oneDNN's fused operator.
+    convolutions = {COMPILED_CONV} if fuse else {"conv 3×3", CONV_1X1}
+    assert convolutions | {ATTENTION, ELEMENTWISE, LAYOUT} <= categories
 
 
-def test_conv_groups_match_the_convolutions_modules_run() -> None:
-    model = tiny_model()
-    profile = profile_model(model, HEIGHT, WIDTH, None, frames=FRAMES)
+@pytest.mark.parametrize("fuse", [False, True], ids=["aten", "fused"])
+def test_conv_groups_match_the_convolutions_modules_run(fuse: bool) -> None:
+    model = tiny_model()  # one layer per dense block: a fused layer is one call, not a chain of parts
+    profile = profile_model(model, HEIGHT, WIDTH, None, frames=FRAMES, fuse=fuse)
     seen = _conv_calls(model)  # the reference: every convolution module's call
+    by_shape: Counter[ConvShape] = Counter()  # a shape can have an aten group and a oneDNN group
+    for group in profile.groups:
+        if group.conv is not None:
+            by_shape[group.conv] += group.calls_per_frame
+    pooled_1x1 = next((g.calls_per_frame for g in profile.groups if g.category == CONV_1X1), 0.0)
     spatial = {shape: count / FRAMES for shape, count in seen.items() if set(shape.kernel) != {1}}
-    assert {g.conv: g.calls_per_frame for g in profile.groups if g.conv is not None} == spatial
+    assert {shape: calls for shape, calls in by_shape.items() if set(shape.kernel) != {1}} == spatial
+    # aten's 1×1 convolutions are pooled in one group; oneDNN's fused ones are grouped by shape.
     pointwise = sum(count for shape, count in seen.items() if set(shape.kernel) == {1}) / FRAMES
-    assert next(g for g in profile.groups if g.category == CONV_1X1).calls_per_frame == pointwise
+    assert pooled_1x1 + sum(c for shape, c in by_shape.items() if set(shape.kernel) == {1}) == pointwise
+    assert any(g.category == COMPILED_CONV for g in profile.groups) == fuse
 
 
 @pytest.mark.slow

@@ -42,6 +42,20 @@ def test_resuming_gives_exactly_the_uninterrupted_weights(tiny_dataset: Path, tm
     assert not multiprocessing.active_children()
 
 
+def test_stop_at_pauses_on_the_full_schedule(tiny_dataset: Path, tmp_path: Path) -> None:
+    # The cosine schedule depends on max_steps: a run stopped at step 3 of 6 and resumed must match the straight one,
+    # which --max-steps 3 would not.
+    common = dict(optim__schedule="cosine", data__num_workers=0, train__checkpoint_every=100, train__max_steps=6)
+    Trainer(tiny_config(tmp_path / "straight", tiny_dataset, **common), CPU, quiet=True).fit()
+    paused = Trainer(tiny_config(tmp_path / "split", tiny_dataset, train__stop_at=3, **common), CPU, quiet=True).fit()
+    assert paused.step == 3 and not paused.stopped_early
+    assert load_state(tmp_path / "split" / "state.pt")["step"] == 3
+    Trainer(tiny_config(tmp_path / "split", tiny_dataset, **common), CPU, quiet=True).fit()
+    straight, split = _weights(tmp_path / "straight"), _weights(tmp_path / "split")
+    for key in straight:
+        assert torch.equal(straight[key], split[key]), key
+
+
 def test_checkpoints_hold_ema_weights_and_metadata_and_load(tiny_dataset: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     result = Trainer(tiny_config(run, tiny_dataset), CPU, quiet=True).fit()

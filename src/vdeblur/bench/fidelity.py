@@ -1,5 +1,6 @@
-"""How much bf16 autocast changes a model's output: PSNR against the float32 output, and against the sharp
-ground truth when a benchmark set is at hand.
+"""How much bf16 autocast, and the oneDNN-fused blocks (:mod:`vdeblur.infer.fusion`), change a model's output:
+PSNR against the float32 output and the plain blocks' output, and against the sharp ground truth when a
+benchmark set is at hand.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class Fidelity:
             quantisation).
         fp32_vs_sharp: PSNR of the float32 output against the ground truth (None without ground truth).
         bf16_vs_sharp: PSNR of the bf16 output against the ground truth.
+        fused_vs_plain: PSNR of the bf16 output (fused blocks, as the engine runs on the CPU) against the bf16
+            output of the plain blocks (``inf``: identical).
+        plain_vs_sharp: PSNR of the plain blocks' bf16 output against the ground truth.
     """
 
     clips: int
@@ -39,6 +43,8 @@ class Fidelity:
     bf16_vs_fp32: float
     fp32_vs_sharp: float | None
     bf16_vs_sharp: float | None
+    fused_vs_plain: float = math.inf
+    plain_vs_sharp: float | None = None
 
 
 def _mean(values: list[float]) -> float:
@@ -87,19 +93,23 @@ def bf16_fidelity(
     frames = int(getattr(model, "num_frames", 1))
     fp32 = WindowEngine(model, CPU, dtype=None, tile=0)
     bf16 = WindowEngine(model, CPU, dtype=torch.bfloat16, tile=0)
+    plain = WindowEngine(model, CPU, dtype=torch.bfloat16, tile=0, fuse=False)
     if data is not None and Path(data).is_dir():
         pairs: list[tuple[torch.Tensor, torch.Tensor | None]] = list(dataset_clips(data, frames, count))
         source = str(data)
     else:
         pairs = [(clip, None) for clip in synthetic_clips(frames, count, height, width)]
         source = "synthetic"
-    between, fp32_gt, bf16_gt = [], [], []
+    between, fused_plain, fp32_gt, bf16_gt, plain_gt = [], [], [], [], []
     for blur, sharp in pairs:
-        a, b = fp32.deblur_clip(blur), bf16.deblur_clip(blur)
+        a, b, c = fp32.deblur_clip(blur), bf16.deblur_clip(blur), plain.deblur_clip(blur)
         between.append(psnr(b, a))
+        fused_plain.append(psnr(b, c))
         if sharp is not None:
             fp32_gt.append(psnr(a, sharp))
             bf16_gt.append(psnr(b, sharp))
+            plain_gt.append(psnr(c, sharp))
     return Fidelity(
-        len(pairs), source, _mean(between), _mean(fp32_gt) if fp32_gt else None, _mean(bf16_gt) if bf16_gt else None
+        len(pairs), source, _mean(between), _mean(fp32_gt) if fp32_gt else None, _mean(bf16_gt) if bf16_gt else None,
+        _mean(fused_plain), _mean(plain_gt) if plain_gt else None,
     )

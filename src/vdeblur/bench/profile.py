@@ -36,15 +36,18 @@ from vdeblur.bench.throughput import CPU, stream_runner
 from vdeblur.bench.timing import time_runs
 from vdeblur.infer.compiled import INDUCTOR_OPTIONS
 from vdeblur.infer.deblurrer import Deblurrer
+from vdeblur.infer.fusion import fuse_for_cpu_inference
 from vdeblur.io.atomic import atomic_output
 from vdeblur.io.images import quantize
 from vdeblur.io.video import VideoReader, VideoWriter, iter_video_frames
+from vdeblur.layout import to_channels_last
 
 FLOP_SOURCE = "recorded op shapes (2 FLOPs per multiply-add, as torch.utils.flop_counter)"
 
 CONV_1X1 = "conv 1×1"
-# What torch.compile's freezing turns a convolution into: a oneDNN call with the following element-wise ops
-# (activation, residual addition) fused in as post-ops, so its time includes theirs.
+# What torch.compile's freezing, and the eager engine's fused blocks (vdeblur.infer.fusion), turn a convolution
+# into: a oneDNN call with the following element-wise ops (activation, residual addition) fused in as post-ops,
+# so its time includes theirs.
 _ONEDNN_CONV = "mkldnn::_convolution_pointwise"
 COMPILED_CONV = "conv (oneDNN, post-ops fused)"
 # The engine's compile options, with each kernel recorded by the profiler, and the Python wrapper: the C++ one
@@ -167,7 +170,8 @@ class _Tally:
 
 
 def profile_model(
-    model: nn.Module, height: int, width: int, dtype: torch.dtype | None, frames: int = 8, compile: bool = False
+    model: nn.Module, height: int, width: int, dtype: torch.dtype | None, frames: int = 8, compile: bool = False,
+    fuse: bool | None = None,
 ) -> ModelProfile:
     """Profile streaming inference of ``frames`` frames of ``height × width`` and group the time by op kind.
 
@@ -187,13 +191,16 @@ def profile_model(
             kernel appears by name (``cpp_fused_cat_…``) and the oneDNN convolutions (with their fused
             post-ops) as ``mkldnn::_convolution_pointwise``; the kernels are those of the C++-wrapped graph.
             This resets Dynamo first, which drops every graph compiled so far in the process.
+        fuse: the eager engine's oneDNN-fused blocks (None: the engine's default, fused on the CPU); their
+            convolutions are grouped by shape like the compiled ones, one group per part of a dense layer's chain.
 
     Returns:
         The :class:`ModelProfile`.
     """
     if compile:
         torch._dynamo.reset()  # a graph compiled earlier without kernel profiling would be reused
-    run = stream_runner(model, height, width, dtype, frames, compile=_PROFILED_COMPILE if compile else False)
+    run = stream_runner(model, height, width, dtype, frames, compile=_PROFILED_COMPILE if compile else False,
+                        fuse=fuse)
     run()
     with torch_profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         start = time.perf_counter()
@@ -447,7 +454,9 @@ def profile_pipeline(
         codec: video encoder (None: the default for ``.mp4``, H.264).
         crf: encoder quality, passed to both the encode stage and ``deblur_video``.
     """
-    timed = _TimedModel(model)
+    # The engine would stream through a fused copy of the timer, whose clock is not this one; so the timer wraps
+    # the fused copy, which the engine then takes as it is (it has nothing left to fuse).
+    timed = _TimedModel(fuse_for_cpu_inference(to_channels_last(model), dtype))
     deblurrer = Deblurrer(timed, CPU, bf16=dtype is not None, tile=0)
     with tempfile.TemporaryDirectory(prefix="vdeblur-profile-") as folder:
         source = write_test_video(Path(folder) / "input.mp4", frames, height, width)

@@ -1,5 +1,5 @@
-"""Cheap speed-ups measured against a baseline in the same run: channels_last, one thread, torch.compile,
-ONNX Runtime.
+"""Cheap speed-ups measured against a baseline in the same run: channels_last, one thread, the engine's
+oneDNN-fused blocks, torch.compile, ONNX Runtime.
 
 All variants stream the same frames (:func:`vdeblur.bench.throughput.stream_runner`) and are timed in turn,
 one run of each per round, so a change of machine load hits them alike. A variant that fails (torch.compile
@@ -19,6 +19,7 @@ from torch import nn
 from vdeblur.bench.backends import prepare_model
 from vdeblur.bench.throughput import stream_runner
 from vdeblur.bench.timing import Timing, time_interleaved
+from vdeblur.infer.fusion import fusion_available
 from vdeblur.layout import to_channels_last
 
 
@@ -41,12 +42,15 @@ class VariantResult:
 
 @dataclass(frozen=True)
 class Variant:
-    """A named change: how to build the model, a context to run it in, and whether the engine compiles it."""
+    """A named change: how to build the model, a context to run it in, whether the engine compiles it, and
+    whether it streams through the oneDNN-fused blocks (off in the baseline, so that each variant shows its own
+    gain)."""
 
     name: str
     build: Callable[[], nn.Module]
     context: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
     compile: bool = False
+    fuse: bool = False
 
 
 class _VariantFailed(Exception):
@@ -72,11 +76,13 @@ def channels_last(model: nn.Module) -> nn.Module:
 
 
 def standard_variants(model: nn.Module, dtype: torch.dtype | None, include_compile: bool) -> list[Variant]:
-    """Baseline, ``channels_last``, ``threads=1`` (if more are used), ``torch.compile`` (optional) and
-    ``onnxruntime`` (float32 only: its CPU kernels have no bf16 path)."""
+    """Baseline, ``channels_last``, ``threads=1`` (if more are used), ``fused blocks`` (where oneDNN can),
+    ``torch.compile`` (optional) and ``onnxruntime`` (float32 only: its CPU kernels have no bf16 path)."""
     variants = [Variant("baseline", lambda: model), Variant("channels_last", lambda: channels_last(model))]
     if torch.get_num_threads() > 1:
         variants.append(Variant("threads=1", lambda: model, one_thread))
+    if fusion_available(torch.device("cpu"), dtype):
+        variants.append(Variant("fused blocks", lambda: model, fuse=True))
     if include_compile:
         variants.append(Variant("torch.compile", lambda: copy.deepcopy(model), compile=True))
     if dtype is None:
@@ -120,7 +126,8 @@ def measure_speedups(
     failures: dict[str, str] = {}
     for variant in variants:
         try:
-            run = stream_runner(variant.build(), height, width, dtype, frames_per_run, compile=variant.compile)
+            run = stream_runner(variant.build(), height, width, dtype, frames_per_run, compile=variant.compile,
+                                fuse=variant.fuse)
             runners[variant.name] = _runner(variant, run)
         except Exception as exc:  # a benchmark reports a variant that cannot run rather than stopping
             failures[variant.name] = _describe(exc)

@@ -27,7 +27,8 @@ class SpeedRow:
         width: frame width.
         height: frame height.
         precision: ``fp32`` or ``bf16``.
-        backend: ``torch`` or ``onnxruntime``.
+        backend: ``torch``, ``compile``, ``onnxruntime``, or :data:`PLAIN_BLOCKS` (``torch`` without the
+            engine's oneDNN-fused blocks).
         model_fps: frames per second of the model alone (median run).
         model_seconds: seconds per frame of every timed run.
         end_to_end_fps: frames per second of decode → model → encode, or None if not measured.
@@ -70,6 +71,10 @@ def measure_rooflines(precisions: Sequence[str], size: tuple[int, int], runs: in
     return {name: conv_roofline(size[1], size[0], PRECISIONS[name], runs) for name in precisions}
 
 
+# The torch backend with the inference engine's fused blocks turned off (vdeblur.infer.fusion): their gain.
+PLAIN_BLOCKS = "torch, plain blocks"
+
+
 def measure_speed(
     model: nn.Module,
     sizes: Sequence[tuple[int, int]],
@@ -80,6 +85,7 @@ def measure_speed(
     frames_per_run: int = 8,
     end_to_end: bool = False,
     progress: bool = True,
+    plain_blocks: Sequence[str] = (),
 ) -> list[SpeedRow]:
     """Measure every size × precision × backend (ONNX Runtime in fp32 only).
 
@@ -93,16 +99,21 @@ def measure_speed(
         frames_per_run: frames per stream.
         end_to_end: also time decode → model → encode on a generated video.
         progress: show a progress bar.
+        plain_blocks: precisions in which to time :data:`PLAIN_BLOCKS` too, with the others of each size.
     """
     combos = [(b, p) for b in backends for p in precisions if not (b == "onnxruntime" and p != "fp32")]
     prepared = {backend: prepare_model(model, backend) for backend in {b for b, _ in combos}}
+    combos += [(PLAIN_BLOCKS, p) for p in plain_blocks]
+    prepared[PLAIN_BLOCKS] = model
+    fuse = {PLAIN_BLOCKS: False}  # the others: the engine's default
     rows = []
     for width, height in tqdm(sizes, desc="bench", unit="size", disable=not progress):
         gflops = gflops_per_frame(model, height, width)
         # The combinations of one size are timed in turn, run by run, so load changes hit them alike.
         runners = {
             (backend, precision): stream_runner(
-                prepared[backend], height, width, PRECISIONS[precision], frames_per_run, compile=backend == "compile"
+                prepared[backend], height, width, PRECISIONS[precision], frames_per_run, compile=backend == "compile",
+                fuse=fuse.get(backend),
             )
             for backend, precision in combos
         }
@@ -112,7 +123,7 @@ def measure_speed(
             e2e = (
                 end_to_end_timing(
                     prepared[backend], height, width, PRECISIONS[precision], runs, frames_per_run,
-                    compile=backend == "compile",
+                    compile=backend == "compile", fuse=fuse.get(backend),
                 ).median
                 if end_to_end else None
             )

@@ -21,7 +21,7 @@ CPU = torch.device("cpu")
 
 def stream_runner(
     model: nn.Module, height: int, width: int, dtype: torch.dtype | None, frames_per_run: int = 8, tile: int = 0,
-    compile: bool | Mapping[str, Any] = False,
+    compile: bool | Mapping[str, Any] = False, fuse: bool | None = None,
 ) -> Callable[[], None]:
     """A callable that streams ``frames_per_run`` frames through the model, as ``vdeblur deblur`` does.
 
@@ -38,8 +38,9 @@ def stream_runner(
         tile: tile side (0: whole frames).
         compile: run the model through torch.compile (True, or a mapping of Inductor options); a failed
             compilation raises instead of falling back, so an eager run is never timed as a compiled one.
+        fuse: oneDNN-fused inference blocks (:mod:`vdeblur.infer.fusion`); None: the engine's default.
     """
-    engine = WindowEngine(model, CPU, dtype=dtype, tile=tile, compile=compile)
+    engine = WindowEngine(model, CPU, dtype=dtype, tile=tile, compile=compile, fuse=fuse)
     frames = [torch.from_numpy(f).permute(2, 0, 1).float() / 255 for f in pattern_frames(frames_per_run, height, width)]
 
     def run() -> None:
@@ -52,13 +53,14 @@ def stream_runner(
 
 def end_to_end_timing(
     model: nn.Module, height: int, width: int, dtype: torch.dtype | None, runs: int, frames_per_run: int = 8,
-    tile: int = 0, compile: bool = False,
+    tile: int = 0, compile: bool = False, fuse: bool | None = None,
 ) -> Timing:
     """Seconds per frame of ``Deblurrer.deblur_video`` (decode, model, encode to H.264) on a generated video.
 
     Arguments as :func:`stream_runner`; the video is written once to a temporary folder, outside the timing.
     """
-    deblurrer = Deblurrer(model, CPU, bf16=dtype is not None, tile=tile, backend="compile" if compile else "torch")
+    deblurrer = Deblurrer(model, CPU, bf16=dtype is not None, tile=tile, backend="compile" if compile else "torch",
+                          fuse=fuse)
     with tempfile.TemporaryDirectory(prefix="vdeblur-bench-") as folder:
         source = write_test_video(Path(folder) / "input.mp4", frames_per_run, height, width)
         target = Path(folder) / "output.mp4"

@@ -46,9 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="threads for the model and for each of the video decoder and encoder (default: about "
                              "one per core); 1 suits a machine that other jobs share")
     parser.add_argument("--backend", default="torch",
-                        help="torch (default); compile: torch.compile, which compiles for tens of seconds, then "
-                             "runs faster on CPUs with bf16 matrix units; or onnxruntime: an ONNX export of the "
-                             "model run by ONNX Runtime (CPU, float32)")
+                        help="torch (default; on the CPU the model's blocks run as oneDNN's fused "
+                             "convolutions); compile: torch.compile, which compiles for tens of seconds, then runs "
+                             "about as fast; or onnxruntime: an ONNX export of the model run by ONNX Runtime (CPU, "
+                             "float32)")
 
 
 @dataclass(frozen=True)

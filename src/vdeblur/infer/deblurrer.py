@@ -55,6 +55,9 @@ class Deblurrer:
             model with ONNX Runtime (CPU and float32 only: ``device`` "auto" means the CPU there, and bf16 is off).
         codec_threads: threads of the video decoder and of the encoder each (0: FFmpeg's choice, about one
             per core); 1 leaves the cores to the model where other jobs share the machine.
+        fuse: with the ``torch`` backend on the CPU, run the model's dense and local-fusion blocks as oneDNN
+            convolutions with their activations, additions and concatenations fused in
+            (:mod:`vdeblur.infer.fusion`; same outputs, faster); None: wherever oneDNN can, False: never.
 
     Raises:
         UserError: unknown model, device or backend, or a backend that cannot honour ``device``/``bf16``;
@@ -72,6 +75,7 @@ class Deblurrer:
         cache_features: bool | None = None,
         backend: str = "torch",
         codec_threads: int = CODEC_THREADS,
+        fuse: bool | None = None,
     ) -> None:
         self.codec_threads = codec_threads
         if backend == "onnxruntime":
@@ -82,7 +86,7 @@ class Deblurrer:
             self.model, bf16 = _runtime_model(self.model, backend, self.device, bf16)
         self.engine = WindowEngine(
             self.model, self.device, dtype=autocast_dtype(self.device, bf16), tile=tile,
-            tile_config=tile_config, cache_features=cache_features, compile=backend == "compile",
+            tile_config=tile_config, cache_features=cache_features, compile=backend == "compile", fuse=fuse,
         )
 
     @property

@@ -20,6 +20,7 @@ from torch import nn
 
 from vdeblur.errors import MediaError
 from vdeblur.infer.compiled import engine_calls
+from vdeblur.infer.fusion import fuse_for_cpu_inference, fusion_available
 from vdeblur.infer.memory import PROBE_SIDE, activation_bytes_per_pixel, available_bytes, tensors_in
 from vdeblur.infer.tiling import TileConfig, TilePlan
 from vdeblur.infer.windows import sliding_windows
@@ -58,6 +59,9 @@ class WindowEngine:
         compile: run the model's methods through torch.compile (Inductor, with freezing); see
             :mod:`vdeblur.infer.compiled`. Each new frame or tile size compiles once, for tens of seconds. A
             mapping instead of True gives the Inductor options (:func:`~vdeblur.infer.compiled.engine_calls`).
+        fuse: run the stream through an inference copy of the model whose blocks call oneDNN's fused
+            convolutions (:mod:`vdeblur.infer.fusion`); None: when not compiling and oneDNN can (on the CPU).
+            The model itself stays as it is.
     """
 
     def __init__(
@@ -72,6 +76,7 @@ class WindowEngine:
         memory_fraction: float = 0.5,
         channels_last: bool | None = None,
         compile: bool | Mapping[str, Any] = False,
+        fuse: bool | None = None,
     ) -> None:
         if channels_last is None:  # only convolution weights have a layout (an ONNX Runtime model has none here)
             channels_last = device.type == "cpu" and any(p.dim() == 4 for p in model.parameters())
@@ -80,7 +85,11 @@ class WindowEngine:
         if channels_last:
             to_channels_last(self.model)
         # The stream runs through these; the memory probes below run self.model eagerly, with their hooks.
-        self._calls = engine_calls(self.model, compile)
+        if fuse is None:  # Inductor fuses by itself, from the plain model's graph
+            fuse = compile is False and fusion_available(device, dtype)
+        streamed = fuse_for_cpu_inference(self.model, dtype, channels_last) if fuse else self.model
+        self.fused = streamed is not self.model
+        self._calls = engine_calls(streamed, compile)
         self.device = device
         self.dtype = dtype
         self.tile = tile

@@ -67,7 +67,7 @@ class FrameFusion(nn.Module):
         else:  # cached frames are stacked only here: a copy of T wide maps that local-only levels skip
             fused = self.attention(stacked if stacked is not None else stack_frames(list(separate)), ref)
         if self.local is not None:
-            fused = fused + self.local(separate)
+            fused = self.local(separate, base=fused)
         return fused
 
 

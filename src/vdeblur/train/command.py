@@ -21,6 +21,7 @@ SHORTHANDS = {
     "batch_size": "data.batch_size",
     "patch_size": "data.patch_size",
     "time_limit": "train.max_minutes",
+    "stop_at": "train.stop_at",
     "init_from": "train.init_from",
     "device": "train.device",
     "workers": "data.num_workers",
@@ -41,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patch-size", type=int, help="square training crop side in pixels (data.patch_size)")
     parser.add_argument("--time-limit", type=float, metavar="MINUTES",
                         help="stop cleanly with a checkpoint after this many minutes (train.max_minutes)")
+    parser.add_argument("--stop-at", type=int, metavar="STEP",
+                        help="stop cleanly at this step; the learning-rate schedule still spans --max-steps, so "
+                        "runs compare at equal steps (train.stop_at)")
     parser.add_argument("--init-from", metavar="WEIGHTS",
                         help="start a new run from these weights (.safetensors or run directory)")
     parser.add_argument("--device", metavar="|".join(DEVICE_CHOICES), help="train.device")

@@ -95,6 +95,9 @@ class TrainConfig:
 
     max_steps: int = 10_000
     max_minutes: float | None = None  # stop cleanly (with a checkpoint) after this wall-clock budget
+    # Stop cleanly (validated, checkpointed) at this step while the schedule still runs to max_steps, so that two
+    # runs can be compared at exactly equal steps; resuming with it cleared (null) carries on to max_steps.
+    stop_at: int | None = None
     seed: int = 0
     device: str = "auto"
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # bf16: autocast on CPU or CUDA; fp16: CUDA only
@@ -293,6 +296,8 @@ def validate(config: RunConfig) -> None:
         )
     if config.data.num_workers < 0:
         raise ConfigError(f"data.num_workers must be 0 or more, not {config.data.num_workers}.")
+    if config.train.stop_at is not None and config.train.stop_at <= 0:
+        raise ConfigError(f"train.stop_at must be positive, not {config.train.stop_at}.")
     if config.train.ema_decay is not None and not 0.0 < config.train.ema_decay < 1.0:
         raise ConfigError(f"train.ema_decay must lie strictly between 0 and 1, not {config.train.ema_decay}.")
 

@@ -238,13 +238,15 @@ class Trainer:
     # ------------------------------------------------------------------------------------------- the loop
 
     def fit(self) -> TrainResult:
-        """Train until ``train.max_steps``, the time limit, or a signal; checkpoint on the way and at the end."""
+        """Train until ``train.max_steps`` (or ``train.stop_at``), the time limit, or a signal; checkpoint on the way and at the end."""
         train = self.config.train
         start_step = self.step
         if self.context.is_main:
             save_config(self.config, self.run_dir / "config.yaml")
-        if self.step >= train.max_steps:
-            self._say(f"{describe_path(self.run_dir)} already finished {self.step} of {train.max_steps} steps.")
+        last_step = train.max_steps if train.stop_at is None else min(train.stop_at, train.max_steps)
+        if self.step >= last_step:
+            until = "" if last_step == train.max_steps else " (train.stop_at; --set train.stop_at=null goes on)"
+            self._say(f"{describe_path(self.run_dir)} already finished {self.step} of {last_step} steps{until}.")
             return TrainResult(start_step, self.step, False, "", self.best_psnr, self.last_metrics)
         if not self.resumed:
             self._say(f"Training {self.config.model.name} into {describe_path(self.run_dir)}.")
@@ -260,7 +262,7 @@ class Trainer:
         # workers end on every way out.
         with loader_batches(self._loader()) as batches, stop_on_signals() as stop, progress:
             self.net.train()
-            while self.step < train.max_steps:
+            while self.step < last_step:
                 tick = time.monotonic()
                 lr = self._set_learning_rate()
                 stats = self._train_step(next_batch(batches))
@@ -281,11 +283,11 @@ class Trainer:
                     running[key] = running.get(key, 0.0) + float(value)
                 running["count"] = running.get("count", 0) + 1
                 progress.update(1)
-                if self.step % train.log_every == 0 or self.step == train.max_steps:
+                if self.step % train.log_every == 0 or self.step == last_step:
                     self._log(running, lr, progress)
                     running = {}
                 stopping = flags["stop"] or flags["out_of_time"]
-                finished = self.step == train.max_steps
+                finished = self.step == last_step
                 # After a signal, exit quickly (schedulers allow seconds): checkpoint without validating.
                 if self.step % train.val_every == 0 or finished or flags["out_of_time"]:
                     self._validate()

@@ -47,7 +47,7 @@ class LocalFusion(nn.Module):
     Factorized attention hands every reference pixel a mixture of *global* descriptors, so it cannot move a
     neighbour's detail to the same place in the reference frame (DESIGN §3). This block can: within its
     receptive field (two 3×3 convs, ±2 positions at its scale) a neighbour's features at and around a pixel feed
-    that pixel directly. It returns a correction to add to the reference features.
+    that pixel directly. It returns a correction to add to the reference features, or, given ``base``, the sum.
 
     Args:
         channels: feature width C of every frame.
@@ -55,7 +55,8 @@ class LocalFusion(nn.Module):
 
     Shape:
         - frames: T tensors ``(B, C, H, W)``, in time order.
-        - output: ``(B, C, H, W)``, the correction (not yet added to the reference features).
+        - base: optional ``(B, C, H, W)``, the features the correction is added to.
+        - output: ``(B, C, H, W)``, the correction, or ``base`` plus the correction.
     """
 
     def __init__(self, channels: int, num_frames: int) -> None:
@@ -65,11 +66,13 @@ class LocalFusion(nn.Module):
         self.refine = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
         self.act = nn.ReLU(inplace=True)
 
-    def forward(self, frames: Sequence[torch.Tensor]) -> torch.Tensor:
+    def forward(self, frames: Sequence[torch.Tensor], base: torch.Tensor | None = None) -> torch.Tensor:
         """Apply the block; see the class docstring for shapes."""
         # Frame-major channels, as flatten(1, 2) of the stacked frames would give. Concatenating the frames
         # themselves copies them once and keeps their layout (channels-last stays channels-last).
         if isinstance(frames, torch.Tensor):  # list() of a tensor would split it along the batch
             raise TypeError("LocalFusion takes a sequence of T frames (B, C, H, W), not one tensor; use .unbind(1)")
         mixed = self.act(self.mix(torch.cat(list(frames), dim=1)))
-        return self.refine(self.act(self.spread(mixed)))
+        correction = self.refine(self.act(self.spread(mixed)))
+        # Taking the sum here lets a fused inference copy add ``base`` inside the last convolution.
+        return correction if base is None else base + correction
