@@ -229,10 +229,14 @@ def markdown(report: dict, plot_names: list[str]) -> str:
                   f"{_db(fidelity['bf16_vs_fp32'])}."
                   + (f" Against the sharp frames: fp32 {_db(fidelity['fp32_vs_sharp'])}, bf16 "
                      f"{_db(fidelity['bf16_vs_sharp'])}." if fidelity["fp32_vs_sharp"] is not None else ""),
-                  "", f"The engine's oneDNN-fused blocks (the default on the CPU) against the plain blocks, both bf16: "
-                  f"{_db(fidelity['fused_vs_plain'])}"
-                  + (f"; against the sharp frames: fused {_db(fidelity['bf16_vs_sharp'])}, plain "
-                     f"{_db(fidelity['plain_vs_sharp'])}." if fidelity["plain_vs_sharp"] is not None else ".")]
+                  ""]
+        if fidelity.get("fused"):
+            lines += [f"The engine's oneDNN-fused blocks (the default on the CPU) against the plain blocks, both bf16: "
+                      f"{_db(fidelity['fused_vs_plain'])}"
+                      + (f"; against the sharp frames: fused {_db(fidelity['bf16_vs_sharp'])}, plain "
+                         f"{_db(fidelity['plain_vs_sharp'])}." if fidelity["plain_vs_sharp"] is not None else ".")]
+        else:
+            lines += ["The engine's fused blocks did not run in bf16 on this machine (oneDNN without bf16)."]
     if report.get("limits"):
         lines += ["", *limits_markdown(report["limits"], report["rooflines"], report["runs"])]
     lines += [""] + [f"![{name}](benchmarks/results/{name})" for name in plot_names]

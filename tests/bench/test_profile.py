@@ -29,6 +29,7 @@ from vdeblur.bench.profile import (
     profile_pipeline,
 )
 from vdeblur.bench.throughput import stream_runner
+from vdeblur.infer.fusion import fusion_available
 from vdeblur.models import create_model
 
 TINY = dict(width=4, growth=4, num_layers=1, num_spatial=2, num_temporal=2, num_frames=3)
@@ -61,6 +62,8 @@ def _conv_calls(model: nn.Module) -> Counter[ConvShape]:
 @pytest.mark.parametrize("fuse", [False, True], ids=["aten", "fused"])
 @pytest.mark.parametrize("dtype", [None, torch.bfloat16], ids=["fp32", "bf16"])
 def test_group_flops_add_up_to_flop_counter_and_shares_to_one(dtype: torch.dtype | None, fuse: bool) -> None:
+    if fuse and not fusion_available(torch.device("cpu"), dtype):
+        pytest.skip("oneDNN's fused convolutions are not available here")
     profile = profile_model(tiny_model(), HEIGHT, WIDTH, dtype, frames=FRAMES, fuse=fuse)
     # gflops_per_frame counts one encode_frame + one decode_window with FlopCounterMode on a meta copy.
     reference = gflops_per_frame(tiny_model(), HEIGHT, WIDTH)
@@ -76,6 +79,8 @@ def test_group_flops_add_up_to_flop_counter_and_shares_to_one(dtype: torch.dtype
 
 @pytest.mark.parametrize("fuse", [False, True], ids=["aten", "fused"])
 def test_conv_groups_match_the_convolutions_modules_run(fuse: bool) -> None:
+    if fuse and not fusion_available(torch.device("cpu"), None):
+        pytest.skip("oneDNN's fused convolutions are not available here")
     model = tiny_model()  # one layer per dense block: a fused layer is one call, not a chain of parts
     profile = profile_model(model, HEIGHT, WIDTH, None, frames=FRAMES, fuse=fuse)
     seen = _conv_calls(model)  # the reference: every convolution module's call

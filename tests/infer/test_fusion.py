@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 
 import pytest
@@ -78,7 +79,9 @@ def test_fused_bf16_block_stays_within_bf16_rounding() -> None:
         exact = block.double()(x.double())
         with torch.autocast("cpu", dtype=torch.bfloat16):
             plain = block.float()(x)
-        ours = fused(x)
+            ours = fused(x)
+        # Where a model turns autocast off, the fused block computes in float32 like the plain one.
+        torch.testing.assert_close(fused(x.float()), block(x.float()), atol=1e-5, rtol=1e-5)
     assert ours.dtype == torch.bfloat16
     # Both round to bf16 along the way; the fused chain is no further from the exact block than autocast is.
     plain_error = (plain.double() - exact).abs().mean().item()
@@ -120,6 +123,44 @@ def test_fused_blocks_refuse_gradients() -> None:
     fused = FusedResidualDenseBlock(ResidualDenseBlock(channels=4, growth=2, num_layers=2), torch.float32)
     with pytest.raises(RuntimeError, match="no_grad"):
         fused(torch.rand(1, 4, 8, 8))
+
+
+@pytest.mark.skipif(not fusion_available(CPU, torch.bfloat16), reason="oneDNN has no bf16 on this CPU")
+def test_fused_bf16_engine_with_tiles_of_several_shapes_matches_the_plain_one() -> None:
+    model = _model()
+    frames = [torch.rand(3, 200, 300) for _ in range(3)]
+    outputs = {}
+    for fuse in (False, True):  # 128-pixel tiles (with their context) of several shapes: a packing for each
+        engine = WindowEngine(model, CPU, dtype=torch.bfloat16, tile=128, fuse=fuse)
+        assert len({(t.height, t.width) for t in engine.plan(200, 300).tiles.tiles}) > 2
+        outputs[fuse] = torch.stack(list(engine.run(frames)))
+    difference = (outputs[True] - outputs[False]).abs()
+    assert difference.mean().item() < 2e-3 and difference.max().item() < 0.05
+
+
+def test_engine_falls_back_to_the_plain_model_when_it_cannot_be_copied() -> None:
+    model = _model()
+    model.lock = threading.Lock()  # deepcopy cannot copy a lock
+    with pytest.warns(RuntimeWarning, match="plain model"):
+        engine = WindowEngine(model, CPU, tile=0)
+    assert not engine.fused
+    with pytest.raises(TypeError):
+        WindowEngine(model, CPU, tile=0, fuse=True)
+    with pytest.raises(ValueError, match="exclude"):
+        WindowEngine(_model(), CPU, tile=0, fuse=True, compile=True)
+
+
+def test_blocks_with_hooks_stay_plain_and_their_hooks_run() -> None:
+    model = _model()
+    calls = []
+    model.encoder_blocks[0].layers[1].register_forward_hook(lambda *_: calls.append(1))
+    fused = fuse_for_cpu_inference(model, None)
+    assert isinstance(fused.encoder_blocks[0], ResidualDenseBlock)  # kept, with its hooked convolution
+    assert isinstance(fused.encoder_blocks[1], FusedResidualDenseBlock)
+    clip = torch.rand(1, 3, 3, 32, 48)
+    with torch.no_grad():
+        torch.testing.assert_close(fused(clip), model(clip), atol=1e-5, rtol=1e-5)
+    assert len(calls) == 2  # once in each model
 
 
 def test_the_cpu_engine_streams_through_the_fused_copy_by_default() -> None:

@@ -50,7 +50,8 @@ def test_stop_at_pauses_on_the_full_schedule(tiny_dataset: Path, tmp_path: Path)
     paused = Trainer(tiny_config(tmp_path / "split", tiny_dataset, train__stop_at=3, **common), CPU, quiet=True).fit()
     assert paused.step == 3 and not paused.stopped_early
     assert load_state(tmp_path / "split" / "state.pt")["step"] == 3
-    Trainer(tiny_config(tmp_path / "split", tiny_dataset, **common), CPU, quiet=True).fit()
+    resumed = Trainer(tiny_config(tmp_path / "split", tiny_dataset, **common), CPU, quiet=True).fit()
+    assert (resumed.start_step, resumed.step) == (3, 6)  # a resume, not a fresh run that happens to agree
     straight, split = _weights(tmp_path / "straight"), _weights(tmp_path / "split")
     for key in straight:
         assert torch.equal(straight[key], split[key]), key

@@ -36,6 +36,7 @@ class Fidelity:
         fused_vs_plain: PSNR of the bf16 output (fused blocks, as the engine runs on the CPU) against the bf16
             output of the plain blocks (``inf``: identical).
         plain_vs_sharp: PSNR of the plain blocks' bf16 output against the ground truth.
+        fused: whether the bf16 engine did run the fused blocks (not where oneDNN has no bf16).
     """
 
     clips: int
@@ -45,6 +46,7 @@ class Fidelity:
     bf16_vs_sharp: float | None
     fused_vs_plain: float = math.inf
     plain_vs_sharp: float | None = None
+    fused: bool = False
 
 
 def _mean(values: list[float]) -> float:
@@ -111,5 +113,5 @@ def bf16_fidelity(
             plain_gt.append(psnr(c, sharp))
     return Fidelity(
         len(pairs), source, _mean(between), _mean(fp32_gt) if fp32_gt else None, _mean(bf16_gt) if bf16_gt else None,
-        _mean(fused_plain), _mean(plain_gt) if plain_gt else None,
+        _mean(fused_plain), _mean(plain_gt) if plain_gt else None, bf16.fused,
     )

@@ -36,11 +36,9 @@ from vdeblur.bench.throughput import CPU, stream_runner
 from vdeblur.bench.timing import time_runs
 from vdeblur.infer.compiled import INDUCTOR_OPTIONS
 from vdeblur.infer.deblurrer import Deblurrer
-from vdeblur.infer.fusion import fuse_for_cpu_inference
 from vdeblur.io.atomic import atomic_output
 from vdeblur.io.images import quantize
 from vdeblur.io.video import VideoReader, VideoWriter, iter_video_frames
-from vdeblur.layout import to_channels_last
 
 FLOP_SOURCE = "recorded op shapes (2 FLOPs per multiply-add, as torch.utils.flop_counter)"
 
@@ -454,9 +452,7 @@ def profile_pipeline(
         codec: video encoder (None: the default for ``.mp4``, H.264).
         crf: encoder quality, passed to both the encode stage and ``deblur_video``.
     """
-    # The engine would stream through a fused copy of the timer, whose clock is not this one; so the timer wraps
-    # the fused copy, which the engine then takes as it is (it has nothing left to fuse).
-    timed = _TimedModel(fuse_for_cpu_inference(to_channels_last(model), dtype))
+    timed = _TimedModel(model)
     deblurrer = Deblurrer(timed, CPU, bf16=dtype is not None, tile=0)
     with tempfile.TemporaryDirectory(prefix="vdeblur-profile-") as folder:
         source = write_test_video(Path(folder) / "input.mp4", frames, height, width)
@@ -484,11 +480,11 @@ def profile_pipeline(
         in_pipeline: list[float] = []
 
         def full() -> None:
-            before = timed.seconds
+            before = timed.clock.seconds
             written.append(
                 deblurrer.deblur_video(source, target, codec=codec, crf=crf, overwrite=True, progress=False)
             )
-            in_pipeline.append((timed.seconds - before) / frames)
+            in_pipeline.append((timed.clock.seconds - before) / frames)
 
         stages = {
             DECODE: decode,
@@ -506,9 +502,20 @@ def profile_pipeline(
     )
 
 
+class _Clock:
+    """Seconds added up. Copies of a :class:`_TimedModel` (the engine streams through a fused copy of the model
+    it is given) keep adding to the same clock."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __deepcopy__(self, memo: dict) -> _Clock:
+        return self
+
+
 class _TimedModel(nn.Module):
-    """``model`` behind the same interface, adding up the wall time of its calls in :attr:`seconds`, so that
-    the model's share of the full pipeline can be timed without touching the pipeline."""
+    """``model`` behind the same interface, adding up the wall time of its calls on :attr:`clock`, so that the
+    model's share of the full pipeline can be timed without touching the pipeline."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
@@ -516,14 +523,14 @@ class _TimedModel(nn.Module):
         self.num_frames = int(getattr(model, "num_frames", 1))
         self.size_multiple = int(getattr(model, "size_multiple", 1))
         self.supports_feature_cache = bool(getattr(model, "supports_feature_cache", False))
-        self.seconds = 0.0
+        self.clock = _Clock()
 
     def _timed(self, call: Callable[..., Any], *args: Any) -> Any:
         start = time.perf_counter()
         try:
             return call(*args)
         finally:
-            self.seconds += time.perf_counter() - start
+            self.clock.seconds += time.perf_counter() - start
 
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
         """The wrapped model's ``forward``."""

@@ -57,7 +57,8 @@ class Deblurrer:
             per core); 1 leaves the cores to the model where other jobs share the machine.
         fuse: with the ``torch`` backend on the CPU, run the model's dense and local-fusion blocks as oneDNN
             convolutions with their activations, additions and concatenations fused in
-            (:mod:`vdeblur.infer.fusion`; same outputs, faster); None: wherever oneDNN can, False: never.
+            (:mod:`vdeblur.infer.fusion`: the same function, up to bf16 rounding, and faster); None: wherever
+            oneDNN can, False: never. The weights are taken as they are when the ``Deblurrer`` is made.
 
     Raises:
         UserError: unknown model, device or backend, or a backend that cannot honour ``device``/``bf16``;

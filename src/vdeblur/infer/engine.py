@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -60,8 +61,9 @@ class WindowEngine:
             :mod:`vdeblur.infer.compiled`. Each new frame or tile size compiles once, for tens of seconds. A
             mapping instead of True gives the Inductor options (:func:`~vdeblur.infer.compiled.engine_calls`).
         fuse: run the stream through an inference copy of the model whose blocks call oneDNN's fused
-            convolutions (:mod:`vdeblur.infer.fusion`); None: when not compiling and oneDNN can (on the CPU).
-            The model itself stays as it is.
+            convolutions (:mod:`vdeblur.infer.fusion`); None: when not compiling and oneDNN can (on the CPU),
+            falling back to the model with a warning if it cannot be copied. The model itself stays as it is; the
+            copy holds its convolution weights as they are now, so build a new engine after changing them.
     """
 
     def __init__(
@@ -85,9 +87,17 @@ class WindowEngine:
         if channels_last:
             to_channels_last(self.model)
         # The stream runs through these; the memory probes below run self.model eagerly, with their hooks.
-        if fuse is None:  # Inductor fuses by itself, from the plain model's graph
-            fuse = compile is False and fusion_available(device, dtype)
-        streamed = fuse_for_cpu_inference(self.model, dtype, channels_last) if fuse else self.model
+        if fuse and compile is not False:
+            raise ValueError("fuse=True and compile exclude each other: Inductor fuses the plain model's graph itself")
+        streamed = self.model
+        if fuse or (fuse is None and compile is False and fusion_available(device, dtype)):
+            try:
+                streamed = fuse_for_cpu_inference(self.model, dtype)
+            except Exception as exc:  # a model that cannot be copied (pruned, unpicklable attributes)
+                if fuse:
+                    raise
+                warnings.warn(f"Running the plain model: its fused copy failed ({type(exc).__name__}: {exc}).",
+                              RuntimeWarning, stacklevel=2)
         self.fused = streamed is not self.model
         self._calls = engine_calls(streamed, compile)
         self.device = device

@@ -15,9 +15,13 @@ model whose dense blocks and local-fusion blocks call them directly:
   concatenations of the 3×3 layers disappear; those before the 1×1 convolutions (a dense block's fusion, the
   local path's mix of the frames) go on large maps only, where the chain is faster.
 
+Every 2-D convolution of the copy holds its weight cast to the compute dtype and pre-packed for oneDNN, as
+Inductor's freezing does, so the copy sees the model's convolution weights as they were when it was made:
+after changing the weights, make a new copy (a new engine). The other parameters and buffers are shared.
+
 The copy computes the same function: in float32 it agrees with the model to rounding; in bf16 the partial sums
 are rounded to bf16 between the calls of a chain (oneDNN accumulates each call in float32), which changes
-outputs by about one bf16 step. It is for inference only (no gradients), on the CPU, in float32 or, where
+outputs by about one bf16 step. It is for inference only (no gradients), on x86 CPUs, in float32 or, where
 oneDNN supports it, bf16. The model given is not changed.
 """
 
@@ -37,19 +41,21 @@ _FUSABLE = (ResidualDenseBlock, LocalFusion)
 
 def fusion_available(device: torch.device, dtype: torch.dtype | None) -> bool:
     """Whether oneDNN's fused convolutions can run on ``device`` in ``dtype`` (None: float32)."""
-    if device.type != "cpu" or not torch.backends.mkldnn.is_available():
-        return False
+    if device.type != "cpu" or not (torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled):
+        return False  # not the CPU, or oneDNN missing or turned off by the user
     ops = torch.ops.mkldnn
     if not (hasattr(ops, "_convolution_pointwise") and hasattr(ops, "_reorder_convolution_weight")):
-        # a build without oneDNN's CPU fusion ops
-        return False
+        return False  # a build without oneDNN's CPU fusion ops
+    acl = getattr(ops, "_is_mkldnn_acl_supported", None)
+    if acl is not None and acl():
+        return False  # Arm builds (oneDNN on the Compute Library), where Inductor does not fuse either
     if dtype in (None, torch.float32):
         return True
     bf16_supported = getattr(ops, "_is_mkldnn_bf16_supported", None)
     return dtype == torch.bfloat16 and bf16_supported is not None and bool(bf16_supported())
 
 
-def fuse_for_cpu_inference(model: nn.Module, dtype: torch.dtype | None, channels_last: bool = True) -> nn.Module:
+def fuse_for_cpu_inference(model: nn.Module, dtype: torch.dtype | None) -> nn.Module:
     """An inference copy of ``model`` whose dense and local-fusion blocks run as fused oneDNN calls, and whose
     other 2-D convolutions as oneDNN calls with pre-packed weights.
 
@@ -57,11 +63,16 @@ def fuse_for_cpu_inference(model: nn.Module, dtype: torch.dtype | None, channels
         model: a model on the CPU; it is not changed.
         dtype: the precision the copy will run in (the engine's autocast dtype; None for float32). The fused
             blocks' weights are stored in it, since autocast does not reach the operators they call.
-        channels_last: store the fused weights channels-last (NHWC), the layout oneDNN's fast kernels use.
+
+    Blocks whose convolutions carry hooks, parametrizations (weight norm, pruning) or other padding modes
+    stay as they are, and so do such convolutions.
 
     Returns:
         The copy, in eval mode; or ``model`` itself when it has nothing to fuse or
         :func:`fusion_available` says no.
+
+    Raises:
+        Whatever ``copy.deepcopy`` raises for a model that cannot be copied.
     """
     if not any(isinstance(m, _FUSABLE) for m in model.modules()):
         return model
@@ -69,16 +80,27 @@ def fuse_for_cpu_inference(model: nn.Module, dtype: torch.dtype | None, channels
     if not fusion_available(device, dtype):
         return model
     weight_dtype = dtype or torch.float32
-    # The copy shares the model's parameters and buffers (no second set of weights in memory); only the fused
-    # blocks hold weights of their own, converted.
+    # The copy shares the model's parameters and buffers; the convolutions replaced below hold converted weights.
     shared = {id(t): t for t in itertools.chain(model.parameters(), model.buffers())}
     fused = copy.deepcopy(model, memo=shared).eval()
     blocks = {ResidualDenseBlock: FusedResidualDenseBlock, LocalFusion: FusedLocalFusion}
-    _replace(fused, lambda m: blocks[type(m)](m, weight_dtype, channels_last) if type(m) in blocks else None)
+
+    def fused_block(module: nn.Module) -> nn.Module | None:
+        if type(module) not in blocks or _hooked(module):
+            return None
+        convs = [m for m in module.modules() if isinstance(m, nn.Conv2d)]
+        return blocks[type(module)](module, weight_dtype) if all(map(_fusable_conv, convs)) else None
+
+    _replace(fused, fused_block)
     # The remaining convolutions (stem, down- and up-sampling, head, the attention's maps) gain the pre-packed
     # weights; the blocks replaced above are no longer in the tree, so their convolutions are not visited twice.
-    _replace(fused, lambda m: FusedConv2d(m, weight_dtype, channels_last) if _fusable_conv(m) else None)
+    _replace(fused, lambda m: FusedConv2d(m, weight_dtype) if _fusable_conv(m) else None)
     return fused
+
+
+def _hooked(module: nn.Module) -> bool:
+    """Whether ``module`` has forward hooks of its own, which a replacement would silently drop."""
+    return bool(module._forward_hooks or module._forward_pre_hooks)
 
 
 def _replace(root: nn.Module, make: Callable[[nn.Module], nn.Module | None]) -> None:
@@ -91,8 +113,10 @@ def _replace(root: nn.Module, make: Callable[[nn.Module], nn.Module | None]) -> 
 
 
 def _fusable_conv(module: nn.Module) -> bool:
+    # ``type(...) is``: subclasses (parametrized or user-defined convolutions) compute something else.
     return (
         type(module) is nn.Conv2d and module.padding_mode == "zeros" and not isinstance(module.padding, str)
+        and not _hooked(module) and not hasattr(module, "weight_orig")  # torch.nn.utils.prune keeps weight_orig
     )
 
 
@@ -106,13 +130,15 @@ class _FusedConv:
 
     _MAX_PACKED = 8  # input shapes remembered; a process that sees more repacks for the oldest
 
-    def __init__(self, conv: nn.Conv2d, dtype: torch.dtype, channels_last: bool, in_slice: slice = slice(None),
-                 with_bias: bool = True) -> None:
+    def __init__(self, conv: nn.Conv2d, dtype: torch.dtype, in_slice: slice = slice(None), with_bias: bool = True
+                 ) -> None:
         if not _fusable_conv(conv):
-            raise ValueError(f"cannot fuse {conv}: only nn.Conv2d with numeric zero padding")
-        layout = torch.channels_last if channels_last else torch.contiguous_format
-        self.weight = conv.weight.detach()[:, in_slice].to(dtype).contiguous(memory_format=layout)
-        self.bias = conv.bias.detach().to(dtype) if with_bias and conv.bias is not None else None
+            raise ValueError(f"cannot fuse {conv}: only a plain nn.Conv2d with numeric zero padding")
+        # The float32 weight and bias are views of the model's own; the compute-dtype ones converted copies.
+        self.source_weight = conv.weight.detach()[:, in_slice]
+        self.source_bias = conv.bias.detach() if with_bias and conv.bias is not None else None
+        self.weight = self.source_weight.to(dtype)
+        self.bias = None if self.source_bias is None else self.source_bias.to(dtype)
         self.geometry = (list(conv.padding), list(conv.stride), list(conv.dilation), conv.groups)
         self.dtype = dtype
         self._packed: dict[tuple[int, ...], torch.Tensor] = {}
@@ -129,13 +155,18 @@ class _FusedConv:
 
     def __call__(self, x: torch.Tensor, relu: bool = False, add: torch.Tensor | None = None) -> torch.Tensor:
         """``conv(x)``, plus ``add`` if given, then ReLU if asked: one oneDNN call."""
-        x = x.to(self.dtype)
-        weight = self._packed_weight(x)
+        if self.dtype != torch.float32 and not torch.is_autocast_enabled("cpu"):
+            # A region that turned autocast off computes in float32, as the model's own convolution would.
+            dtype, weight, bias = torch.float32, self.source_weight, self.source_bias
+        else:
+            dtype, bias = self.dtype, self.bias
+            weight = self._packed_weight(x)
+        x = x.to(dtype)
         activation = "relu" if relu else "none"
         if add is None:
-            return torch.ops.mkldnn._convolution_pointwise(x, weight, self.bias, *self.geometry, activation, [], "")
+            return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, *self.geometry, activation, [], "")
         return torch.ops.mkldnn._convolution_pointwise.binary(
-            x, add.to(self.dtype), weight, self.bias, *self.geometry, "add", None, "relu" if relu else None, [], None,
+            x, add.to(dtype), weight, bias, *self.geometry, "add", None, "relu" if relu else None, [], None,
         )
 
 
@@ -143,9 +174,9 @@ class FusedConv2d(nn.Module):
     """A lone :class:`~torch.nn.Conv2d` for inference: one oneDNN call with pre-cast, pre-packed weights (no
     autocast cast or weight reorder per call)."""
 
-    def __init__(self, conv: nn.Conv2d, dtype: torch.dtype, channels_last: bool = True) -> None:
+    def __init__(self, conv: nn.Conv2d, dtype: torch.dtype) -> None:
         super().__init__()
-        self.conv = _FusedConv(conv, dtype, channels_last)
+        self.conv = _FusedConv(conv, dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``conv(x)``, in the fused copy's dtype."""
@@ -164,15 +195,15 @@ class _ConcatConv:
     160×90), hence ``chain_from``.
     """
 
-    def __init__(self, conv: nn.Conv2d, dtype: torch.dtype, channels_last: bool, part_channels: Sequence[int],
-                 chain_from: int = 0) -> None:
-        self.whole = _FusedConv(conv, dtype, channels_last)
+    def __init__(self, conv: nn.Conv2d, dtype: torch.dtype, part_channels: Sequence[int], chain_from: int = 0
+                 ) -> None:
+        self.whole = _FusedConv(conv, dtype)
         bounds = [sum(part_channels[:i]) for i in range(len(part_channels) + 1)]
         if bounds[-1] != conv.in_channels:
             raise ValueError(f"parts of {bounds[-1]} channels for a convolution of {conv.in_channels}")
         # The bias goes with the first part only: it is added once.
         self.parts = [
-            _FusedConv(conv, dtype, channels_last, slice(bounds[i], bounds[i + 1]), with_bias=i == 0)
+            _FusedConv(conv, dtype, slice(bounds[i], bounds[i + 1]), with_bias=i == 0)
             for i in range(len(part_channels))
         ]
         self.chain_from = chain_from  # positions per map from which the chain is used
@@ -202,15 +233,13 @@ def _check_inference() -> None:
 class FusedResidualDenseBlock(nn.Module):
     """:class:`ResidualDenseBlock` for inference, as chains of fused oneDNN calls (see the module docstring)."""
 
-    def __init__(self, block: ResidualDenseBlock, dtype: torch.dtype, channels_last: bool = True) -> None:
+    def __init__(self, block: ResidualDenseBlock, dtype: torch.dtype) -> None:
         super().__init__()
         first = block.layers[0]
         # Layer i sees the block input and the outputs of layers 0..i-1.
         parts = [first.in_channels] + [first.out_channels] * len(block.layers)
-        self.layers = [
-            _ConcatConv(layer, dtype, channels_last, parts[: index + 1]) for index, layer in enumerate(block.layers)
-        ]
-        self.fuse = _ConcatConv(block.fuse, dtype, channels_last, parts, chain_from=_CHAIN_1X1_FROM)
+        self.layers = [_ConcatConv(layer, dtype, parts[: index + 1]) for index, layer in enumerate(block.layers)]
+        self.fuse = _ConcatConv(block.fuse, dtype, parts, chain_from=_CHAIN_1X1_FROM)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Same as :meth:`ResidualDenseBlock.forward`."""
@@ -224,12 +253,11 @@ class FusedResidualDenseBlock(nn.Module):
 class FusedLocalFusion(nn.Module):
     """:class:`LocalFusion` for inference: its ReLUs, and the addition of ``base``, inside the convolutions."""
 
-    def __init__(self, block: LocalFusion, dtype: torch.dtype, channels_last: bool = True) -> None:
+    def __init__(self, block: LocalFusion, dtype: torch.dtype) -> None:
         super().__init__()
         num_frames = block.mix.in_channels // block.spread.in_channels
-        self.mix = _ConcatConv(block.mix, dtype, channels_last, [block.spread.in_channels] * num_frames,
-                               chain_from=_CHAIN_1X1_FROM)
-        self.spread, self.refine = (_FusedConv(conv, dtype, channels_last) for conv in (block.spread, block.refine))
+        self.mix = _ConcatConv(block.mix, dtype, [block.spread.in_channels] * num_frames, chain_from=_CHAIN_1X1_FROM)
+        self.spread, self.refine = (_FusedConv(conv, dtype) for conv in (block.spread, block.refine))
 
     def forward(self, frames: Sequence[torch.Tensor], base: torch.Tensor | None = None) -> torch.Tensor:
         """Same as :meth:`LocalFusion.forward`."""

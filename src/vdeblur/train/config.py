@@ -296,8 +296,11 @@ def validate(config: RunConfig) -> None:
         )
     if config.data.num_workers < 0:
         raise ConfigError(f"data.num_workers must be 0 or more, not {config.data.num_workers}.")
-    if config.train.stop_at is not None and config.train.stop_at <= 0:
-        raise ConfigError(f"train.stop_at must be positive, not {config.train.stop_at}.")
+    if config.train.stop_at is not None and not 0 < config.train.stop_at <= config.train.max_steps:
+        raise ConfigError(
+            f"train.stop_at must lie between 1 and train.max_steps ({config.train.max_steps}), not "
+            f"{config.train.stop_at}."
+        )
     if config.train.ema_decay is not None and not 0.0 < config.train.ema_decay < 1.0:
         raise ConfigError(f"train.ema_decay must lie strictly between 0 and 1, not {config.train.ema_decay}.")
 
