@@ -80,7 +80,11 @@ def run(args: argparse.Namespace) -> int:
     write_image(output / "compare.png", np.concatenate([blurry[middle], restored[middle], sharp[middle]], axis=1))
     metadata = getattr(deblurrer.model, "weights_metadata", {})
     print(f"sample: {sample['info']['description']}")
-    print(f"model:  {metadata.get('model', args.model)} ({metadata.get('steps', '?')} training steps)")
+    # A run started from other weights counts its steps from there; initial_steps says how many those had.
+    steps = metadata.get("steps", "?")
+    if metadata.get("initial_steps") and steps != "?":
+        steps = f"{metadata['initial_steps']} + {steps}"
+    print(f"model:  {metadata.get('model', args.model)} ({steps} training steps)")
     print()
     print("|                           | PSNR (dB) | SSIM   |")
     print("|---------------------------|-----------|--------|")
