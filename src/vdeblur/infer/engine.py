@@ -96,7 +96,8 @@ class WindowEngine:
             except Exception as exc:  # a model that cannot be copied (pruned, unpicklable attributes)
                 if fuse:
                     raise
-                warnings.warn(f"Running the plain model: its fused copy failed ({type(exc).__name__}: {exc}).",
+                first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+                warnings.warn(f"Running the plain model: its fused copy failed ({type(exc).__name__}: {first_line}).",
                               RuntimeWarning, stacklevel=2)
         self.fused = streamed is not self.model
         self._calls = engine_calls(streamed, compile)

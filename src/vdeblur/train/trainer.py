@@ -238,7 +238,8 @@ class Trainer:
     # ------------------------------------------------------------------------------------------- the loop
 
     def fit(self) -> TrainResult:
-        """Train until ``train.max_steps`` (or ``train.stop_at``), the time limit, or a signal; checkpoint on the way and at the end."""
+        """Train until ``train.max_steps`` (or ``train.stop_at``), the time limit, or a signal; checkpoint on the
+        way and at the end."""
         train = self.config.train
         start_step = self.step
         if self.context.is_main:
