@@ -197,7 +197,6 @@ class _ConcatConv:
 
     def __init__(self, conv: nn.Conv2d, dtype: torch.dtype, part_channels: Sequence[int], chain_from: int = 0
                  ) -> None:
-        self.whole = _FusedConv(conv, dtype)
         bounds = [sum(part_channels[:i]) for i in range(len(part_channels) + 1)]
         if bounds[-1] != conv.in_channels:
             raise ValueError(f"parts of {bounds[-1]} channels for a convolution of {conv.in_channels}")
@@ -206,13 +205,15 @@ class _ConcatConv:
             _FusedConv(conv, dtype, slice(bounds[i], bounds[i + 1]), with_bias=i == 0)
             for i in range(len(part_channels))
         ]
+        # The whole weight is needed only where a concatenation can be convolved; one part is the whole.
+        self.whole = self.parts[0] if len(self.parts) == 1 else _FusedConv(conv, dtype) if chain_from else None
         self.chain_from = chain_from  # positions per map from which the chain is used
 
     def __call__(self, sources: Sequence[torch.Tensor], relu: bool = False, add: torch.Tensor | None = None
                  ) -> torch.Tensor:
         """``conv(cat(sources))``, plus ``add`` if given, then ReLU if asked."""
         if len(sources) == 1:
-            return self.whole(sources[0], relu, add)
+            return self.parts[0](sources[0], relu, add)
         height, width = sources[0].shape[-2:]
         if height * width < self.chain_from:
             return self.whole(torch.cat(list(sources), dim=1), relu, add)

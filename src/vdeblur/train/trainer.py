@@ -244,7 +244,7 @@ class Trainer:
         start_step = self.step
         if self.context.is_main:
             save_config(self.config, self.run_dir / "config.yaml")
-        last_step = train.max_steps if train.stop_at is None else min(train.stop_at, train.max_steps)
+        last_step = train.max_steps if train.stop_at is None else train.stop_at  # validated: at most max_steps
         if self.step >= last_step:
             until = "" if last_step == train.max_steps else " (train.stop_at; --set train.stop_at=null goes on)"
             self._say(f"{describe_path(self.run_dir)} already finished {self.step} of {last_step} steps{until}.")
