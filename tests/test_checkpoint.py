@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 import torch
+from safetensors.torch import save_file
 
-from vdeblur.checkpoint import load_model, load_weights_into, read_weights, save_weights
+from vdeblur.checkpoint import METADATA_KEY, load_model, load_weights_into, read_weights, save_weights
 from vdeblur.errors import CheckpointError, UserError
 from vdeblur.models import create_model
 
@@ -68,3 +72,30 @@ def test_shipped_weights_load_by_their_file_name_even_when_it_is_not_a_preset():
     # DBLRGAN's generator is a dblrnet-cpu network with its own (adversarially fine-tuned) weights.
     assert gan.model_name == net.model_name == "dblrnet-cpu" and gan.weights_metadata["gan"] is True
     assert any(not torch.equal(a, b) for a, b in zip(gan.state_dict().values(), net.state_dict().values()))
+
+
+def _weights_with_metadata(path, raw: str):
+    save_file({"x": torch.zeros(1)}, str(path), metadata={METADATA_KEY: raw})
+    return path
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [('{"model": "dblrnet-cpu", ', "is not valid JSON"), ("[1, 2]", "is a JSON list, not an object")],
+)
+def test_damaged_metadata_is_a_checkpoint_error_naming_the_file(tmp_path, raw, problem):
+    path = _weights_with_metadata(tmp_path / "badjson.safetensors", raw)
+    for load in (read_weights, load_model, lambda p: load_weights_into(create_model("dblrnet-cpu"), p)):
+        with pytest.raises(CheckpointError, match=f"metadata of {re.escape(str(path))} {problem}.*intact copy"):
+            load(path)
+
+
+def test_metadata_with_bad_model_sizes_is_a_checkpoint_error(tmp_path):
+    raw = json.dumps({"model": "dblrnet-cpu", "model_kwargs": {"channels": -1}})
+    path = _weights_with_metadata(tmp_path / "negative.safetensors", raw)
+    problem = "channels must be an integer of at least 1, got -1"
+    with pytest.raises(CheckpointError, match=f"{re.escape(str(path))} describes a model .*{problem}"):
+        load_model(path)
+    path = _weights_with_metadata(tmp_path / "nameless.safetensors", json.dumps({"model_kwargs": {}}))
+    with pytest.raises(CheckpointError, match="lacks the model name"):
+        load_model(path)

@@ -18,13 +18,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from vdeblur.errors import CheckpointError, UserError
+from vdeblur.errors import CheckpointError, ConfigError, UserError
 from vdeblur.io.atomic import atomic_output
 
 METADATA_KEY = "vdeblur"
 DEFAULT_MODEL = "sta-wide"
 # Inside a run directory, the file looked for first wins.
 RUN_DIR_WEIGHTS = ("best.safetensors", "last.safetensors")
+_DAMAGED = "the file is damaged or was edited by hand, so use an intact copy of it"
 
 
 def model_metadata(model: nn.Module) -> dict[str, Any]:
@@ -73,7 +74,22 @@ def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
         raise CheckpointError(f"Cannot read weights {path}: not a valid safetensors file ({exc}).") from exc
     if raw is None:
         raise CheckpointError(f"{path} is a safetensors file without vdeblur metadata; it was not written by vdeblur.")
-    return state, json.loads(raw)
+    return state, _parse_metadata(raw, path)
+
+
+def _parse_metadata(raw: str, path: Path) -> dict[str, Any]:
+    try:
+        metadata = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(
+            f"The vdeblur metadata of {path} is not valid JSON ({exc.msg} at character {exc.pos}); "
+            f"{_DAMAGED}."
+        ) from exc
+    if not isinstance(metadata, dict):
+        raise CheckpointError(
+            f"The vdeblur metadata of {path} is a JSON {type(metadata).__name__}, not an object; {_DAMAGED}."
+        )
+    return metadata
 
 
 def load_weights_into(model: nn.Module, path: str | os.PathLike) -> dict[str, Any]:
@@ -150,10 +166,15 @@ def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: torch.device | s
 
     path = resolve_weights_path(spec)
     state, metadata = read_weights(path)
+    name, kwargs = metadata.get("model"), metadata.get("model_kwargs", {})
+    if not isinstance(name, str) or not isinstance(kwargs, dict):
+        raise CheckpointError(
+            f"The vdeblur metadata of {path} lacks the model name or its model_kwargs mapping; {_DAMAGED}."
+        )
     try:
-        model = create_model(metadata["model"], **metadata.get("model_kwargs", {}))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path} describes a model vdeblur cannot build ({exc}).") from exc
+        model = create_model(name, **kwargs)
+    except ConfigError as exc:
+        raise CheckpointError(f"{path} describes a model vdeblur cannot build ({str(exc).rstrip('.')}).") from exc
     _load_state(model, state, path)
     model.weights_metadata = metadata
     return model.to(device).eval()

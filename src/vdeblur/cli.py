@@ -55,9 +55,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"vdeblur {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        # What the checks up front cannot foresee (a full disk, a folder made read-only meanwhile, a path under
+        # a file) still ends in one sentence; the writers have already removed their temporary files.
+        print(f"vdeblur {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"vdeblur {args.command}: interrupted.", file=sys.stderr)
         return 130
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One sentence for a failed file operation: what failed, on which path."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{reason}: {' -> '.join(paths)}." if paths else f"{reason}."
 
 
 def entry_point() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import av
+import pytest
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio
 
@@ -22,9 +23,34 @@ def test_demo_writes_every_frame_and_reports_the_input_psnr_skimage_computes(tmp
     printed = capsys.readouterr().out
     sample = sample_files()
     blurry, sharp = _decode(sample["blur"]), _decode(sample["sharp"])
-    assert len(_decode(tmp_path / "demo" / "deblurred.mp4")) == len(blurry) == len(sharp)
+    written = _decode(tmp_path / "demo" / "deblurred.mp4")
+    assert len(written) == len(blurry) == len(sharp)
     assert (tmp_path / "demo" / "side_by_side.mp4").is_file() and (tmp_path / "demo" / "compare.png").is_file()
-    expected = np.mean([peak_signal_noise_ratio(s, b, data_range=255) for s, b in zip(sharp, blurry)])
-    reported = float(re.search(r"\| blurry input\s+\|\s+([\d.]+)", printed).group(1))
-    assert abs(reported - expected) < 0.006  # printed with two decimals
+
+    def reported(label: str) -> float:
+        return float(re.search(rf"\| {re.escape(label)}\s+\|\s+([\d.]+)", printed).group(1))
+
+    # Both rows that can be recomputed from files are, by scikit-image on frames PyAV decodes here.
+    for label, frames in (("blurry input", blurry), ("deblurred (written H.264)", written)):
+        expected = np.mean([peak_signal_noise_ratio(s, f, data_range=255) for s, f in zip(sharp, frames)])
+        assert abs(reported(label) - expected) < 0.006, label  # printed with two decimals
     assert "model:  single-frame (6000 training steps)" in printed
+
+
+def test_demo_folder_is_new_empty_or_an_earlier_demos(tmp_path) -> None:
+    from vdeblur.commands.demo import MARKER, claim_folder
+    from vdeblur.errors import UserError
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "deblurred.mp4").write_bytes(b"my own video")
+    (mine / "holiday.mp4").write_bytes(b"another")
+    with pytest.raises(UserError, match="not an earlier demo's output"):
+        claim_folder(mine)
+    assert sorted(p.name for p in mine.iterdir()) == ["deblurred.mp4", "holiday.mp4"]
+    claim_folder(tmp_path / "new" / "demo")
+    assert (tmp_path / "new" / "demo" / MARKER).is_file()
+    (tmp_path / "new" / "demo" / "notes.txt").write_text("added later")  # still the demo's folder: marked
+    claim_folder(tmp_path / "new" / "demo")
+    with pytest.raises(UserError, match="not a folder"):
+        claim_folder(mine / "holiday.mp4")

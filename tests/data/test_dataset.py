@@ -122,6 +122,30 @@ def test_corrupt_frame_names_the_file(tmp_path):
         dataset[0]
 
 
+def test_training_refuses_a_corrupt_first_frame_as_the_reader_does(tmp_path):
+    from vdeblur.io.images import read_image
+    from vdeblur.train.trainer import _check_patch_fits
+
+    sequences = _sequence(tmp_path, count=2)
+    first = sequences[0].sharp[0]
+    first.write_bytes(b"not a png")
+    with pytest.raises(MediaError) as from_reader:
+        read_image(first)
+    with pytest.raises(MediaError, match=r"sharp[/\\]0000\.png: it is corrupt") as from_check:
+        _check_patch_fits(sequences, patch_size=8)
+    assert str(from_check.value) == str(from_reader.value)
+
+
+def test_training_refuses_frames_smaller_than_the_patches(tmp_path):
+    from vdeblur.errors import ConfigError
+    from vdeblur.train.trainer import _check_patch_fits
+
+    sequences = _sequence(tmp_path, count=1, height=20, width=28)
+    _check_patch_fits(sequences, patch_size=20)
+    with pytest.raises(ConfigError, match="clip has 28x20 frames, smaller than data.patch_size 24"):
+        _check_patch_fits(sequences, patch_size=24)
+
+
 def test_frame_deleted_after_listing_names_the_file(tmp_path):
     sequences = _sequence(tmp_path, count=3)
     sequences[0].sharp[2].unlink()

@@ -46,6 +46,10 @@ def test_existing_output_needs_overwrite(tiny_weights: Path, tmp_path: Path, cap
     assert main(["export", "--model", str(tiny_weights), "--format", "torchscript", "-o", str(out), "--overwrite",
                  "--no-verify"]) == 0
     assert out.read_bytes() != b"keep"
+    weights = tiny_weights.read_bytes()  # the weights being exported are never an output, even with --overwrite
+    assert main(["export", "--model", str(tiny_weights), "--format", "torchscript", "-o", str(tiny_weights),
+                 "--overwrite", "--no-verify"]) == 2
+    assert "is the weights file being exported" in capsys.readouterr().err and tiny_weights.read_bytes() == weights
 
 
 @pytest.mark.parametrize(

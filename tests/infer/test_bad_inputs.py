@@ -152,7 +152,73 @@ def test_interrupted_run_leaves_nothing(tmp_path: Path, video_file: Path, tiny_w
     assert set(tmp_path.rglob("*")) == before
 
 
-def test_threads_must_be_positive(tmp_path: Path, video_file: Path, tiny_weights: Path, capsys) -> None:
-    out = str(tmp_path / "o.mp4")
-    message = run_failing(capsys, tmp_path, str(video_file), "-o", out, "--model", str(tiny_weights), "--threads", "0")
-    assert "--threads" in message
+@pytest.mark.parametrize("option, value", [("--threads", "0"), ("--tile", "-5"), ("--crf", "100")])
+def test_bad_numbers_are_usage_errors(
+    option: str, value: str, tmp_path: Path, video_file: Path, tiny_weights: Path, capsys
+) -> None:
+    before = set(tmp_path.rglob("*"))
+    with pytest.raises(SystemExit) as stop:
+        main(["deblur", str(video_file), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_weights), option, value])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and f"argument {option}" in err and value in err and "Traceback" not in err
+    assert set(tmp_path.rglob("*")) == before
+
+
+def test_output_folder_that_holds_the_input_is_refused(tmp_path: Path, tiny_weights: Path, capsys, monkeypatch) -> None:
+    """A frames output replaces its whole folder: a folder holding the input (or ".") must never be one."""
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    video = make_video(folder / "precious.mp4", num_frames=4, audio=False)
+    (folder / "notes.txt").write_text("mine")
+    message = run_failing(capsys, tmp_path, str(video), "-o", str(folder), "--model", str(tiny_weights), "--overwrite")
+    assert "contains the input" in message
+    monkeypatch.chdir(folder)
+    message = run_failing(capsys, tmp_path, "precious.mp4", "-o", ".", "--model", str(tiny_weights), "--overwrite")
+    assert "contains the input" in message
+    assert (folder / "notes.txt").read_text() == "mine" and video.stat().st_size > 0
+
+
+def test_overwrite_replaces_only_an_earlier_output(tmp_path: Path, video_file: Path, tiny_weights: Path, capsys) -> None:
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    cv2.imwrite(str(frames / "000000.png"), moving_frame(0, 8, 8))
+    (frames / "notes.txt").write_text("mine")
+    args = [str(video_file), "-o", str(frames), "--model", str(tiny_weights), "--overwrite"]
+    message = run_failing(capsys, tmp_path, *args)
+    assert "holds more than frames (notes.txt)" in message
+    (frames / "notes.txt").unlink()
+    assert main(["deblur", *args, "--quiet"]) == 0  # a folder of frames only: an earlier output, replaced
+    assert len(list(frames.glob("*.png"))) == 24
+    notes = tmp_path / "notes"
+    notes.write_text("mine")
+    message = run_failing(capsys, tmp_path, str(video_file), "-o", str(notes), "--model", str(tiny_weights),
+                          "--overwrite")
+    assert "is a file, not a folder of frames" in message and notes.read_text() == "mine"
+
+
+def test_batch_outputs_that_collide_are_refused(tmp_path: Path, tiny_weights: Path, capsys) -> None:
+    first = make_video(tmp_path / "v.mp4", num_frames=3, audio=False)
+    second = make_video(tmp_path / "v_compare.mp4", num_frames=3, audio=False)
+    message = run_failing(capsys, tmp_path, str(first), str(second), "-o", str(tmp_path / "out"), "--compare",
+                          "--model", str(tiny_weights))
+    assert "would both be written to" in message and "v_compare.mp4" in message
+
+
+def test_full_disk_is_one_sentence_and_leaves_nothing(
+    tmp_path: Path, video_file: Path, tiny_weights: Path, capsys, monkeypatch
+) -> None:
+    """A failure no check can foresee (the disk fills as the output is put in place) still ends cleanly."""
+    import errno
+
+    from vdeblur.io import atomic
+
+    def full_disk(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(atomic.os, "replace", full_disk)
+    before = set(tmp_path.rglob("*"))
+    out = tmp_path / "o.mp4"
+    assert main(["deblur", str(video_file), "-o", str(out), "--model", str(tiny_weights), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == f"vdeblur deblur: error: No space left on device: {out}."
+    assert set(tmp_path.rglob("*")) == before

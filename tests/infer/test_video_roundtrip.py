@@ -178,3 +178,27 @@ def test_colour_range_and_space_are_kept(tmp_path: Path, tiny_weights: Path) -> 
         with av.open(str(path)) as container:
             frame = next(container.decode(video=0))
             assert (frame.color_range, frame.colorspace, frame.color_primaries, frame.color_trc) == tags, path
+
+
+@pytest.mark.parametrize(
+    ("output", "codec", "message"),
+    [
+        ("o.mp4", "bogus", "FFmpeg has no video encoder named 'bogus'; use libx264"),
+        ("o.mp4", "aac", "'aac' is not a video encoder (FFmpeg's 'aac' encodes audio); use libx264"),
+        # Refused by the container only once the file is open: the message must still name o.webm, not the
+        # hidden temporary file beside it that is written first.
+        ("o.webm", "mpeg4", "Cannot write video {out} with encoder 'mpeg4' ('webm' format does not support"),
+    ],
+)
+def test_encoders_that_cannot_write_the_output_are_one_sentence_naming_it(
+    tmp_path: Path, tiny_weights: Path, capsys, output: str, codec: str, message: str
+) -> None:
+    source = make_video(tmp_path / "in.mp4", num_frames=3, size=(16, 16), audio=False)
+    out = tmp_path / output
+    before = set(tmp_path.iterdir())
+    args = ["deblur", str(source), "-o", str(out), "--model", str(tiny_weights), "--codec", codec, "--quiet"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"vdeblur deblur: error: {message.format(out=out)}") and err.endswith(".")
+    assert "\n" not in err and "Traceback" not in err
+    assert set(tmp_path.iterdir()) == before

@@ -119,6 +119,35 @@ def test_unknown_names_and_arguments_are_config_errors() -> None:
         create_model("sta-wide", width=[128, 128])
 
 
+@pytest.mark.parametrize(
+    ("name", "kwargs", "problem"),
+    [
+        ("dblrnet-cpu", {"channels": -1}, "channels must be an integer of at least 1, got -1"),
+        ("dblrnet-cpu", {"head_channels": 0}, "head_channels must be an integer of at least 1, got 0"),
+        ("dblrnet-cpu", {"num_blocks": -2}, "num_blocks must be an integer of at least 0, got -2"),
+        ("dblrnet-cpu", {"spatio_temporal_channels": "16"}, "spatio_temporal_channels must be an integer"),
+        ("sta-cpu", {"width": 0}, "width must be an integer of at least 1, got 0"),
+        ("sta-cpu", {"num_layers": 2.5}, "num_layers must be an integer of at least 1, got 2.5"),
+        ("sta-cpu", {"unshuffle": -4}, "unshuffle must be an integer of at least 1, got -4"),
+        # Not checked by the constructor: whatever it raises becomes a ConfigError all the same.
+        ("sta-cpu", {"attention_levels": 5}, "'int' object is not iterable"),
+    ],
+)
+def test_bad_argument_values_are_config_errors_naming_model_and_problem(
+    name: str, kwargs: dict, problem: str
+) -> None:
+    # Every case fails before the first layer is allocated, so this stays fast.
+    expected = f"Model '{name}' cannot be built from these arguments: {problem}"
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        create_model(name, **kwargs)
+
+
+def test_bad_discriminator_sizes_are_config_errors() -> None:
+    expected = "Model 'dblrgan-disc' cannot be built from these arguments: widths[1] must be an integer of at least 1"
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        create_discriminator(widths=[8, -1])
+
+
 @pytest.mark.parametrize("case", ["rank", "even T", "channels", "other T"])
 @pytest.mark.parametrize("name", list_models())
 def test_wrong_input_shapes_raise_value_error_naming_the_expected_shape(name: str, case: str) -> None:

@@ -74,6 +74,25 @@ def test_command_line_and_its_errors(tmp_path, sources, capsys):
         synthesize(sources, tmp_path, split="valid")
 
 
+def test_negative_seed_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["synth", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "out"), "--seed", "-1"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "argument --seed: must be 0 or more, not -1" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [("--max-source-frames", "1", "max_source_frames must be at least 2, got 1."),
+     ("--frames", "0", "frames must be at least 1, got 0."),
+     ("--max-objects", "-1", "max_objects must be at least 0, got -1.")],
+)
+def test_too_small_counts_state_the_real_minimum(tmp_path, capsys, option, value, message):
+    # The settings are checked before any source is opened, so a missing one does not matter here.
+    assert main(["synth", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "out"), option, value]) == 2
+    assert capsys.readouterr().err.strip() == f"vdeblur synth: error: {message}"
+
+
 def test_frame_folder_is_read_in_natural_order(tmp_path):
     from vdeblur.synth.sources import Source, load_clip
 

@@ -58,3 +58,21 @@ def test_unreadable_frame_in_a_dataloader_worker_is_one_sentence(tiny_dataset: P
         f"vdeblur train: error: Cannot read image {data / 'seq1' / 'blur' / '0003.png'}: it is corrupt or not an image."
     )
     assert not multiprocessing.active_children()  # the error path ends the workers too
+
+
+def test_run_directory_must_be_new_empty_or_a_run(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+    """A trainer writes config.yaml and log.csv into its run directory: never into a user's folder."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "log.csv").write_text("my own log")
+    assert main(_argv(mine, tiny_dataset, 1)) == 2
+    assert "holds files (log.csv) but no training run" in capsys.readouterr().err
+    assert (mine / "log.csv").read_text() == "my own log" and sorted(p.name for p in mine.iterdir()) == ["log.csv"]
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    assert main(_argv(a_file, tiny_dataset, 1)) == 2
+    assert "is a file" in capsys.readouterr().err
+    # A run that fails before writing anything takes back the folder it created.
+    new = tmp_path / "new" / "run"
+    assert main([*_argv(new, tmp_path / "no-data", 1)]) == 2
+    assert "not found" in capsys.readouterr().err and not new.exists()

@@ -31,6 +31,18 @@ def test_unknown_key_is_named_with_a_suggestion(tmp_path: Path) -> None:
         ("optim.betas=[0.9]", r"optim\.betas must be a list of 2"),
         ("train.max_steps=0", r"train\.max_steps must be positive"),
         ("train.max_steps.x=1", r"train\.max_steps' is a value, not a section"),
+        ("train.threads=-1", r"train\.threads must be 0 or more, not -1\."),
+        ("optim.weight_decay=-0.1", r"optim\.weight_decay must be 0 or more"),
+        ("optim.betas=[0.9, 1.0]", r"optim\.betas must be two numbers in \[0, 1\)"),
+        ("optim.betas=[-0.1, 0.9]", r"optim\.betas must be two numbers in \[0, 1\)"),
+        ("gan.d_betas=[0.5, 2]", r"gan\.d_betas must be two numbers in \[0, 1\)"),
+        ("optim.lr=nan", r"optim\.lr must be a finite number, not nan\."),
+        ("optim.lr=.inf", r"optim\.lr must be a finite number, not inf"),
+        ("optim.lr=-1e-4", r"optim\.lr must be positive"),
+        ("gan.d_lr=0", r"gan\.d_lr must be positive"),
+        ("gan.d_lr=.nan", r"gan\.d_lr must be a finite number"),
+        ("optim.min_lr=nan", r"optim\.min_lr must be a finite number"),
+        ("optim.min_lr=-1e-6", r"optim\.min_lr must be 0 or more"),
     ],
 )
 def test_mistyped_values_are_rejected(override: str, message: str) -> None:
@@ -61,3 +73,24 @@ def test_shipped_configs_load_and_name_real_models(path: Path) -> None:
     config = load_config(path)
     assert isinstance(config, RunConfig)
     assert config.model.name in list_models()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"train:\n  max_steps: 3\n  log_every: 1: 2\n",
+         r"Cannot read the config .*c\.yaml: line 3, column 15: mapping values are not allowed here\.$"),
+        (b"optim:\n  lr: [1, 2\n", r"Cannot read the config .*c\.yaml: line 3, column 1: expected ',' or ']'"),
+        (b"# r\xe9glages\ntrain: {}\n", r"Cannot read the config .*c\.yaml: byte 3 is not UTF-8 text; save the file"),
+        (b"3\n", r"The config .*c\.yaml must be a mapping of sections such as 'train:' and 'optim:', not 3\.$"),
+        (b"- train\n", r"must be a mapping of sections .*, not \['train'\]\.$"),
+    ],
+    ids=["bad YAML", "unclosed list", "not UTF-8", "a number", "a list"],
+)
+def test_unreadable_config_files_are_one_sentence(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_bytes(content)
+    for overrides in ([], [parse_override("train.max_steps=3")]):  # shorthand flags are merged into the file's tree
+        with pytest.raises(ConfigError, match=message) as caught:
+            load_config(path, overrides)
+        assert "\n" not in str(caught.value)

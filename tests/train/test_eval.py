@@ -60,3 +60,52 @@ def test_eval_scores_a_trained_run_and_saves_its_outputs(tiny_dataset: Path, tmp
 def test_unknown_dataset_folder_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert main(["eval", "--data", str(tmp_path / "missing"), "--model", "input"]) == 2
     assert "Dataset folder not found" in capsys.readouterr().err
+
+
+def test_eval_outputs_never_replace_the_dataset_or_earlier_files(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    truth = {p: p.read_bytes() for p in sorted(data.rglob("*.png"))}
+    scores = tmp_path / "scores.json"
+    scores.write_text("earlier results")
+    for argv, message in [
+        (["--save-outputs", str(data / "seq0")], "overlaps the dataset"),
+        (["--save-outputs", str(tmp_path)], "overlaps the dataset"),
+        (["--json", str(scores)], "already exists; pass --overwrite"),
+        (["--json", str(data)], "is a folder"),
+    ]:
+        assert main(["eval", "--data", str(data), "--model", "input", *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+    assert {p: p.read_bytes() for p in sorted(data.rglob("*.png"))} == truth
+    assert scores.read_text() == "earlier results"
+
+
+def test_saved_outputs_appear_whole_or_not_at_all(tiny_dataset: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    from vdeblur.train import evaluate
+
+    saved = tmp_path / "outputs"
+    frames_read = 0
+    original = evaluate._frames
+
+    def failing_frames(paths):
+        nonlocal frames_read
+        for frame in original(paths):
+            frames_read += 1
+            if frames_read == 7:  # in the second sequence, after the first one was saved
+                raise KeyboardInterrupt
+            yield frame
+
+    monkeypatch.setattr(evaluate, "_frames", failing_frames)
+    assert main(["eval", "--data", str(tiny_dataset), "--model", "input", "--save-outputs", str(saved)]) == 130
+    assert not saved.exists() and list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(evaluate, "_frames", original)
+    assert main(["eval", "--data", str(tiny_dataset), "--model", "input", "--save-outputs", str(saved)]) == 0
+    assert main(["eval", "--data", str(tiny_dataset), "--model", "input", "--save-outputs", str(saved)]) == 2
+    assert main(["eval", "--data", str(tiny_dataset), "--model", "input", "--save-outputs", str(saved),
+                 "--overwrite"]) == 0
+    assert sorted(p.relative_to(saved).as_posix() for p in saved.rglob("*.png")) == sorted(
+        p.relative_to(tiny_dataset).as_posix().replace("/sharp/", "/") for p in tiny_dataset.glob("*/sharp/*.png")
+    )

@@ -38,7 +38,7 @@ def pattern_frames(count: int, height: int, width: int) -> Iterator[np.ndarray]:
 
 def write_test_video(path: Path, count: int, height: int, width: int) -> Path:
     """Write ``count`` pattern frames as an H.264 video at 30 frames/s; returns ``path``."""
-    with atomic_output(path) as tmp, VideoWriter(tmp, FRAME_RATE) as writer:
+    with atomic_output(path) as tmp, VideoWriter(tmp, FRAME_RATE, destination=path) as writer:
         for image in pattern_frames(count, height, width):
             writer.write(image)
     return path

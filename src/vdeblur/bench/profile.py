@@ -470,8 +470,10 @@ def profile_pipeline(
                     pass
 
         def encode() -> None:
-            with atomic_output(Path(folder) / "encoded.mp4") as tmp, VideoWriter(
-                tmp, rate, codec=codec, crf=crf, rotation=rotation, color=color, threads=deblurrer.codec_threads
+            encoded = Path(folder) / "encoded.mp4"
+            with atomic_output(encoded) as tmp, VideoWriter(
+                tmp, rate, codec=codec, crf=crf, rotation=rotation, color=color, threads=deblurrer.codec_threads,
+                destination=encoded,
             ) as writer:
                 for image in restored:
                     writer.write(image)

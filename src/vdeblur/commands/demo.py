@@ -22,6 +22,9 @@ from vdeblur.io.video import iter_video_frames
 from vdeblur.metrics import MetricTable
 
 HELP = "deblur the bundled sample with the shipped model and show the result"
+# Marks a folder as the demo's own, so that a re-run may replace its results but never a user's files.
+MARKER = ".vdeblur-demo"
+RESULTS = ("deblurred.mp4", "side_by_side.mp4", "compare.png")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,18 +54,33 @@ def score(frames: list[np.ndarray], truth: list[np.ndarray]) -> dict:
     return table.summary()
 
 
+def claim_folder(output: Path) -> None:
+    """Make ``output`` the demo's folder: new, empty, or an earlier demo's (whose results a re-run replaces).
+
+    Raises:
+        UserError: ``output`` is a file, or a folder holding files of its own.
+    """
+    if output.exists() and not output.is_dir():
+        raise UserError(f"--output {output} exists and is not a folder.")
+    if not output.exists():
+        output.mkdir(parents=True)
+    # A folder with nothing but the results is taken for an earlier demo's too (demos before the marker existed).
+    earlier = (output / MARKER).is_file() or all(p.name in RESULTS for p in output.iterdir())
+    if not earlier:
+        raise UserError(f"The folder {output} already holds files and is not an earlier demo's output; choose a new "
+                        f"or empty folder.")
+    (output / MARKER).write_text("vdeblur demo results; a re-run of the demo replaces them.\n", encoding="utf-8")
+
+
 def run(args: argparse.Namespace) -> int:
     """Deblur the sample into ``--output`` and print the scores."""
     from vdeblur.infer.deblurrer import Deblurrer
 
     sample = sample_files()
     output: Path = args.output
-    if output.exists() and not output.is_dir():
-        raise UserError(f"--output {output} exists and is not a folder.")
+    claim_folder(output)
     deblurrer = Deblurrer(model=args.model, device=args.device)
-    deblurred = output / "deblurred.mp4"
-    side_by_side = output / "side_by_side.mp4"
-    # The demo's folder is its own: re-running it replaces its previous results.
+    deblurred, side_by_side, compare = (output / name for name in RESULTS)
     deblurrer.deblur_video(sample["blur"], deblurred, compare=side_by_side, overwrite=True, progress=not args.quiet)
 
     blurry = list(iter_video_frames(sample["blur"]))
@@ -77,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     }
 
     middle = len(sharp) // 2
-    write_image(output / "compare.png", np.concatenate([blurry[middle], restored[middle], sharp[middle]], axis=1))
+    write_image(compare, np.concatenate([blurry[middle], restored[middle], sharp[middle]], axis=1))
     metadata = getattr(deblurrer.model, "weights_metadata", {})
     print(f"sample: {sample['info']['description']}")
     # A run started from other weights counts its steps from there; initial_steps says how many those had.
@@ -93,5 +111,5 @@ def run(args: argparse.Namespace) -> int:
     gain = rows["deblurred (model output)"]["psnr"] - rows["blurry input"]["psnr"]
     print()
     print(f"PSNR gain of the model: {gain:+.2f} dB over {len(sharp)} frames against the ground truth.")
-    print(f"wrote {deblurred}, {side_by_side} (input | output) and {output / 'compare.png'} (input | output | truth)")
+    print(f"wrote {deblurred}, {side_by_side} (input | output) and {compare} (input | output | truth)")
     return 0

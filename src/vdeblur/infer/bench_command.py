@@ -8,6 +8,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
+from vdeblur.argtypes import positive_int
 from vdeblur.checkpoint import DEFAULT_MODEL
 
 HELP = "measure frames/s and memory of a model on this machine"
@@ -21,10 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "depend on weight values")
     parser.add_argument("--sizes", default="640x360,1280x720,1920x1080",
                         help="comma-separated WIDTHxHEIGHT frame sizes (default: %(default)s)")
-    parser.add_argument("--runs", type=int, default=5,
+    parser.add_argument("--runs", type=positive_int, default=5,
                         help="timed runs per measurement, after one untimed warm-up run; the median is reported "
                              "(default: %(default)s)")
-    parser.add_argument("--frames", type=int, default=8,
+    parser.add_argument("--frames", type=positive_int, default=8,
                         help="frames per run (each frame is encoded once and decoded once, as in streaming "
                              "inference; default: %(default)s)")
     parser.add_argument("--precision", default=None,
@@ -37,12 +38,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also time decode -> model -> H.264 encode on a generated video of each size")
     parser.add_argument("--memory", action="store_true",
                         help="also measure peak resident memory at each size (a fresh process per measurement)")
-    parser.add_argument("--memory-frames", type=int, default=100,
+    parser.add_argument("--memory-frames", type=positive_int, default=100,
                         help="frames streamed per memory measurement (default: %(default)s)")
     parser.add_argument("--roofline-size", default="1280x720",
                         help="feature-map size of the dense 3x3 convolution roofline (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--threads", type=positive_int, default=None,
+                        help="torch intra-op threads (default: torch's choice)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -66,14 +69,17 @@ def run(args: argparse.Namespace) -> int:
     from vdeblur.bench.timing import load_verdict
     from vdeblur.errors import UserError
     from vdeblur.export.model_spec import model_for_tooling
+    from vdeblur.infer.outputs import check_new_file
     from vdeblur.infer.precision import bf16_supported
     from vdeblur.io.atomic import atomic_output
 
-    if args.runs < 1 or args.frames < 1 or args.memory_frames < 1:
-        raise UserError("--runs, --frames and --memory-frames must be at least 1.")
+    if args.json is not None:
+        check_new_file(args.json, args.overwrite)  # before minutes of measuring
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    if not sizes:
+        raise UserError(f"--sizes '{args.sizes}' names no size; give e.g. 640x360,1280x720.")
     default_precision = "fp32,bf16" if bf16_supported(torch.device("cpu")) else "fp32"
     precisions = _choices(args.precision or default_precision, tuple(PRECISIONS), "precision")
     backends = _choices(args.backend, BACKENDS, "backend")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vdeblur.argtypes import crf, non_negative_int, positive_int
 from vdeblur.checkpoint import DEFAULT_MODEL
 from vdeblur.device import DEVICE_CHOICES
 from vdeblur.errors import MediaError, UserError
@@ -32,17 +33,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"model name with shipped weights, run directory or .safetensors file "
                              f"(default: {DEFAULT_MODEL})")
     parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)} or cuda:N")
-    parser.add_argument("--tile", type=int, default=None,
+    parser.add_argument("--tile", type=non_negative_int, default=None,
                         help="tile side in pixels for large frames (default: from free memory; 0: never tile)")
     parser.add_argument("--compare", action="store_true",
                         help="also write input|output side by side as <output>_compare")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--codec", default=None, help="video encoder (default libx264; libvpx-vp9 for .webm)")
-    parser.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (default 18)")
+    parser.add_argument("--crf", type=crf, default=18, help="encoder quality, lower is better (default 18)")
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                         help="bfloat16 autocast (default: on where the hardware supports it natively)")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=positive_int, default=None,
                         help="threads for the model and for each of the video decoder and encoder (default: about "
                              "one per core); 1 suits a machine that other jobs share")
     parser.add_argument("--backend", default="torch",
@@ -98,7 +99,14 @@ def plan_jobs(inputs: list[Path], output: Path, compare: bool) -> list[Job]:
         if duplicates:
             raise UserError(f"Several inputs are named {duplicates[0]}; their outputs would collide.")
         pairs = [(s, output / s.name) for s in sources]
-    return [Job(s, d, compare_path(d) if compare else None) for s, d in pairs]
+    jobs = [Job(s, d, compare_path(d) if compare else None) for s, d in pairs]
+    # One input's comparison may carry another's name (v.mp4's v_compare.mp4 and an input v_compare.mp4).
+    targets = [t.resolve() for job in jobs for t in (job.destination, job.compare) if t is not None]
+    clash = next((t for t in targets if targets.count(t) > 1), None)
+    if clash is not None:
+        raise UserError(f"Two outputs of this batch would both be written to {clash}; rename an input or drop "
+                        f"--compare.")
+    return jobs
 
 
 def my_share(jobs: list[Job]) -> list[Job]:
@@ -127,8 +135,6 @@ def run(args: argparse.Namespace) -> int:
                 check_output(job.source, target, args.overwrite)
     if not jobs:
         return 0
-    if args.threads is not None and args.threads < 1:
-        raise UserError(f"--threads must be 1 or more, not {args.threads}.")
 
     import torch
 

@@ -229,7 +229,9 @@ def _open_sink(
     """Open a sink writing into a temporary file or folder that replaces ``target`` when the stack closes."""
     if is_video_output(target):
         tmp = stack.enter_context(atomic_output(target))
-        inner: VideoSink | FolderSink = VideoSink(tmp, source, codec, crf, audio=not side_by_side, threads=threads)
+        inner: VideoSink | FolderSink = VideoSink(
+            tmp, source, codec, crf, audio=not side_by_side, threads=threads, destination=target
+        )
         stack.callback(_abort_on_error, inner)
     else:
         inner = FolderSink(stack.enter_context(atomic_folder(target)), source)

@@ -42,10 +42,14 @@ def run(args: argparse.Namespace) -> int:
     from vdeblur.export.model_spec import model_for_tooling
     from vdeblur.export.verify import largest_difference
 
+    from vdeblur.infer.outputs import check_new_file, same_path
+
     roles = (WINDOW, ENCODER, DECODER) if args.streaming else (WINDOW,)
-    existing = [part_path(args.output, role) for role in roles if part_path(args.output, role).exists()]
-    if existing and not args.overwrite:
-        raise UserError(f"{existing[0]} already exists; pass --overwrite to replace it.")
+    for role in roles:
+        target = part_path(args.output, role)
+        if same_path(Path(args.model), target):  # not even with --overwrite
+            raise UserError(f"The output {target} is the weights file being exported; choose another output path.")
+        check_new_file(target, args.overwrite)
     model = model_for_tooling(args.model, random_init=args.random_init or False)
     files = export_model(model, args.output, args.format, args.height, args.width, args.streaming)
     for path in files:

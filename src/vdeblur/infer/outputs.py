@@ -11,9 +11,14 @@ from pathlib import Path
 
 from vdeblur.errors import UserError
 from vdeblur.io.atomic import current_umask
+from vdeblur.io.images import is_image_file
+from vdeblur.io.video import is_video_file
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_path(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` name one file: the same path, or links to one file."""
+    if a.resolve() == b.resolve():
+        return True
     try:
         return a.exists() and b.exists() and os.path.samefile(a, b)
     except OSError:
@@ -21,16 +26,80 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def check_output(source: Path, destination: Path, overwrite: bool) -> None:
-    """Refuse outputs that would replace the input, exist already (without ``overwrite``), or cannot be written.
+    """Refuse outputs that would replace the input or anything but an earlier output, or cannot be written.
+
+    A destination with a video suffix is a video file; anything else is a folder of frames, which replaces the
+    whole folder: so ``--overwrite`` replaces only a file by a file, or a folder that holds nothing but frames.
 
     Raises:
         UserError: with one sentence naming the problem.
     """
-    if destination.resolve() == source.resolve() or _same_file(source, destination):
+    resolved = destination.resolve()
+    if same_path(source, destination):
         raise UserError(f"The output {destination} is the input itself; choose another output path.")
-    if destination.exists() and not overwrite:
-        raise UserError(f"The output {destination} already exists; pass --overwrite to replace it.")
-    check_writable_folder(destination.parent)
+    if source.resolve().is_relative_to(resolved):
+        raise UserError(f"The output {destination} is a folder that contains the input {source}; choose another "
+                        f"output path.")
+    if destination.exists():
+        if not overwrite:
+            raise UserError(f"The output {destination} already exists; pass --overwrite to replace it.")
+        _check_replaceable(destination)
+    check_writable_folder(resolved.parent)
+
+
+def _check_replaceable(destination: Path) -> None:
+    """Raise UserError unless ``destination`` is what vdeblur itself would have written there."""
+    if is_video_file(destination):
+        if destination.is_dir():
+            raise UserError(f"The output {destination} is a folder; --overwrite replaces only a video file there.")
+        return
+    check_frames_folder(destination, levels=0)
+
+
+def check_frames_folder(folder: Path, levels: int) -> None:
+    """Raise UserError unless ``folder`` holds only frames (``levels`` 0) or folders of frames (``levels`` 1).
+
+    What an output replaces whole must be an earlier output: ``-o ~/Videos --overwrite`` must not delete a
+    user's other files.
+    """
+    if not folder.is_dir():
+        raise UserError(f"The output {folder} is a file, not a folder of frames; choose another output path.")
+    foreign = _first_foreign_entry(folder, levels)
+    if foreign is not None:
+        raise UserError(f"The output folder {folder} holds more than frames ({foreign}); --overwrite replaces only "
+                        f"an earlier output, so empty it or choose another output path.")
+
+
+def _first_foreign_entry(folder: Path, levels: int) -> str | None:
+    for entry in sorted(folder.iterdir()):
+        if levels == 0 and entry.is_file() and is_image_file(entry):
+            continue
+        if levels > 0 and entry.is_dir() and not entry.is_symlink():
+            inner = _first_foreign_entry(entry, levels - 1)
+            if inner is None:
+                continue
+            return f"{entry.name}/{inner}"
+        return entry.name
+    return None
+
+
+def check_new_file(path: Path, overwrite: bool) -> None:
+    """Refuse a report file (JSON, ...) that is a folder, exists without ``overwrite``, or cannot be written.
+
+    Checked before the work that produces it, so a long evaluation never ends in an unwritable result.
+    """
+    if path.is_dir():
+        raise UserError(f"The output {path} is a folder; name a file.")
+    if path.exists() and not overwrite:
+        raise UserError(f"The output {path} already exists; pass --overwrite to replace it.")
+    check_writable_folder(path.resolve().parent)
+
+
+def check_outside(destination: Path, protected: Path, what: str) -> None:
+    """Refuse a destination that lies inside ``protected`` (an input) or contains it."""
+    dst, src = destination.resolve(), protected.resolve()
+    if dst.is_relative_to(src) or src.is_relative_to(dst):
+        raise UserError(f"The output {destination} overlaps the {what} {protected}; choose a folder outside it.")
 
 
 def check_writable_folder(folder: Path) -> None:
@@ -51,6 +120,7 @@ def atomic_folder(destination: Path) -> Iterator[Path]:
     On any exception (KeyboardInterrupt included) the temporary folder is removed and ``destination`` is
     untouched. An existing ``destination`` is moved aside and deleted only after the new folder is in place.
     """
+    destination = Path(os.path.abspath(destination))  # "." has no name to build the temporary one's from
     destination.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent))
     tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; the output is an ordinary folder

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from vdeblur.errors import MediaError
-from vdeblur.io.images import is_image_file, quantize, read_image, write_image
+from vdeblur.io.images import image_size, is_image_file, quantize, read_image, write_image
 from vdeblur.io.names import natural_key
 from vdeblur.io.video import ColorInfo, VideoReader, VideoWriter, is_video_file
 
@@ -98,11 +97,7 @@ class FrameFolderSource:
             raise MediaError(f"{folder} contains no image files (png, jpg, tif, ...).")
         sizes = {}
         for file in self.files:
-            try:
-                with Image.open(file) as image:
-                    sizes.setdefault(image.size, file)
-            except (OSError, ValueError) as exc:
-                raise MediaError(f"Cannot read image {file}: it is corrupt or not an image.") from exc
+            sizes.setdefault(image_size(file), file)
             if len(sizes) > 1:
                 (size_a, file_a), (size_b, file_b) = list(sizes.items())[:2]
                 raise MediaError(
@@ -153,11 +148,11 @@ class VideoSink:
 
     def __init__(
         self, path: Path, source: Source, codec: str | None, crf: int, audio: bool = True,
-        threads: int = CODEC_THREADS,
+        threads: int = CODEC_THREADS, destination: Path | None = None,
     ) -> None:
         self._writer = VideoWriter(
             path, source.frame_rate, codec=codec, crf=crf, rotation=source.rotation, color=source.color,
-            audio_source=source.audio_source if audio else None, threads=threads,
+            audio_source=source.audio_source if audio else None, threads=threads, destination=destination,
         )
 
     def write(self, image: np.ndarray, frame: SourceFrame) -> None:

@@ -1,7 +1,7 @@
 """Reading and writing still images as float RGB in [0, 1], whatever their bit depth and channel layout.
 
 OpenCV does the file work because it keeps 16-bit RGB intact (Pillow reduces it to 8 bit); it stores channels
-as BGR, which is converted here and nowhere else.
+as BGR, which is converted here and nowhere else. Pillow only reads sizes, because it can do so from the header.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from vdeblur.errors import MediaError
 from vdeblur.io.atomic import atomic_output
@@ -41,18 +42,41 @@ def to_rgb_float(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(out[:, :, :3])
 
 
+def _existing(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"Image file not found: {path}.")
+    return path
+
+
+def _unreadable(path: Path) -> MediaError:
+    return MediaError(f"Cannot read image {path}: it is corrupt or not an image.")
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """``(width, height)`` of an image file, from its header alone (nothing is decoded).
+
+    Raises:
+        MediaError: the same errors as :func:`read_image`, for a file whose header is missing or unreadable.
+    """
+    path = _existing(path)
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, ValueError) as exc:
+        raise _unreadable(path) from exc
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as float32 RGB ``(H, W, 3)`` in [0, 1] (8 or 16 bit, grey, RGB, with or without alpha).
 
     Raises:
         MediaError: the file is missing, unreadable or not an image.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise MediaError(f"Image file not found: {path}.")
+    path = _existing(path)
     array = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if array is None or array.size == 0:
-        raise MediaError(f"Cannot read image {path}: it is corrupt or not an image.")
+        raise _unreadable(path)
     if array.ndim == 3 and array.shape[2] >= 3:
         array = array[:, :, [2, 1, 0] + list(range(3, array.shape[2]))]  # BGR(A) -> RGB(A)
     return to_rgb_float(array)

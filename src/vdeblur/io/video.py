@@ -224,22 +224,41 @@ def iter_video_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
             yield image if image.dtype == np.uint8 else (image >> 8).astype(np.uint8)
 
 
+def video_encoder(name: str) -> av.Codec:
+    """FFmpeg's encoder called ``name``, checked to be one for video.
+
+    Raises:
+        MediaError: FFmpeg has no encoder of that name, or it encodes audio, subtitles or data.
+    """
+    advice = "use libx264 or another video encoder that `ffmpeg -encoders` lists"
+    try:
+        codec = av.Codec(name, "w")
+    except (av.FFmpegError, ValueError) as exc:  # PyAV's UnknownCodecError is a ValueError
+        raise MediaError(f"FFmpeg has no video encoder named '{name}'; {advice}.") from exc
+    if codec.type != "video":
+        raise MediaError(f"'{name}' is not a video encoder (FFmpeg's '{codec.name}' encodes {codec.type}); {advice}.")
+    return codec
+
+
 def choose_pixel_format(codec: str, width: int, height: int) -> str:
     """yuv420p (what every player decodes) for even sizes; yuv444p for odd ones, which 4:2:0 cannot hold.
 
     Raises:
-        MediaError: the codec is unknown or cannot encode this size.
+        MediaError: the codec is unknown, not a video encoder, or takes none of these pixel formats.
     """
-    try:
-        formats = [f.name for f in (av.Codec(codec, "w").video_formats or [])]
-    except av.FFmpegError as exc:
-        raise MediaError(f"Unknown video encoder '{codec}'; try libx264.") from exc
-    if width % 2 == 0 and height % 2 == 0 and (not formats or "yuv420p" in formats):
+    formats = [f.name for f in (video_encoder(codec).video_formats or [])]
+    odd = width % 2 or height % 2
+    if not odd and (not formats or "yuv420p" in formats):
         return "yuv420p"
-    for candidate in ("yuv444p", "gbrp", "rgb24", "bgr0"):
+    candidates = ("yuv444p", "gbrp", "rgb24", "bgr0")
+    for candidate in candidates:
         if candidate in formats:
             return candidate
-    raise MediaError(f"Encoder '{codec}' cannot encode a {width}x{height} frame (odd size); use libx264.")
+    wanted = ", ".join(candidates if odd else ("yuv420p", *candidates))
+    raise MediaError(
+        f"Encoder '{codec}' cannot encode {width}x{height} frames: it takes none of the pixel formats {wanted}"
+        f"{' (an odd size rules out yuv420p)' if odd else ''}; use libx264."
+    )
 
 
 def default_video_codec(path: str | os.PathLike) -> str:
@@ -262,9 +281,12 @@ class VideoWriter:
         audio_source: a file whose audio streams are copied (or transcoded) into the output.
         pixel_format: force a pixel format instead of :func:`choose_pixel_format`.
         threads: encoder threads; 0 lets the encoder choose (x264 takes about 1.5 per core).
+        destination: the file messages name, when ``path`` is a temporary file that will be renamed to it
+            (see :func:`~vdeblur.io.atomic.atomic_output`); default ``path``.
 
     Raises:
-        MediaError: the container or codec cannot be written.
+        MediaError: the codec is not a video encoder FFmpeg has (at once), or the container or codec cannot be
+            written (when the first frame arrives).
     """
 
     def __init__(
@@ -279,11 +301,14 @@ class VideoWriter:
         audio_source: str | os.PathLike | None = None,
         pixel_format: str | None = None,
         threads: int = 0,
+        destination: str | os.PathLike | None = None,
     ) -> None:
         self.path = Path(path)
+        self.destination = Path(destination) if destination is not None else self.path
         self.frame_rate = Fraction(frame_rate)
         self.threads = threads
         self.codec = codec or default_video_codec(self.path)
+        video_encoder(self.codec)  # a misspelt --codec fails before any frame is decoded
         self.crf = crf
         self.rotation = rotation
         self.color = color or ColorInfo()
@@ -318,8 +343,14 @@ class VideoWriter:
                 self._audio = _AudioPassThrough(self.audio_source, self._container, self.path)
         except (av.FFmpegError, ValueError) as exc:
             self.abort()
-            raise MediaError(f"Cannot write video {self.path} with encoder '{self.codec}' ({exc}).") from exc
+            raise self._failure("write", exc) from exc
         self._time_base = time_base
+
+    def _failure(self, doing: str, exc: Exception) -> MediaError:
+        # FFmpeg's text may quote the file it was writing, which is the temporary one; users know the destination.
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        detail = detail.replace(str(self.path), str(self.destination)).rstrip(".")
+        return MediaError(f"Cannot {doing} video {self.destination} with encoder '{self.codec}' ({detail}).")
 
     def write(self, image: np.ndarray, pts: int | None = None, time_base: Fraction | None = None) -> None:
         """Encode one RGB frame (uint8 or uint16 ``(H, W, 3)``).
@@ -349,7 +380,7 @@ class VideoWriter:
                 self._audio.mux_until(float(pts * self._time_base) + _AUDIO_LEAD_SECONDS)
             self._container.mux(self._stream.encode(frame))
         except av.FFmpegError as exc:
-            raise MediaError(f"Cannot write video {self.path}: {exc}.") from exc
+            raise self._failure("write", exc) from exc
         self.frames_written += 1
 
     def _next_pts(self) -> int:
@@ -367,7 +398,7 @@ class VideoWriter:
             self._container.close()
         except av.FFmpegError as exc:
             self.abort()
-            raise MediaError(f"Cannot finish video {self.path}: {exc}.") from exc
+            raise self._failure("finish", exc) from exc
         self._container = None
 
     def abort(self) -> None:

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from vdeblur.errors import ConfigError
-from vdeblur.models.layers import check_clip, check_frame
+from vdeblur.models.layers import check_clip, check_frame, check_sizes
 
 # Full-range BT.601 (JPEG) RGB -> YCbCr with Cb, Cr centred on 0.5; the inverse is exact up to rounding.
 _RGB_TO_YCBCR = torch.tensor(
@@ -86,6 +86,8 @@ class DBLRNet(nn.Module):
         super().__init__()
         if color not in ("rgb", "y"):
             raise ConfigError(f"color must be 'rgb' or 'y', got {color!r}")
+        check_sizes(spatio_temporal_channels=spatio_temporal_channels, channels=channels, head_channels=head_channels)
+        check_sizes(minimum=0, num_blocks=num_blocks)
         self.color = color
         self.global_residual = global_residual
         planes = 3 if color == "rgb" else 1
@@ -152,6 +154,7 @@ class DBLRGANDiscriminator(nn.Module):
         widths = tuple(int(w) for w in widths)
         if not widths:
             raise ConfigError("widths must name at least one stage width")
+        check_sizes(hidden=hidden, **{f"widths[{i}]": width for i, width in enumerate(widths)})
         layers: list[nn.Module] = [nn.Conv2d(3, widths[0], 3, padding=1), nn.LeakyReLU(0.2, inplace=True)]
         layers += self._unit(widths[0], widths[0], stride=1)
         for previous, width in zip(widths, widths[1:]):

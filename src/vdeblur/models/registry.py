@@ -34,7 +34,13 @@ def _build(name: str, cls: type[ModelT], preset: dict[str, Any], overrides: dict
         )
     defaults = {key: p.default for key, p in parameters.items() if p.default is not inspect.Parameter.empty}
     kwargs = {**defaults, **preset, **overrides}
-    model = cls(**kwargs)
+    try:
+        model = cls(**kwargs)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        # Values the constructors do not check themselves (a string for a size, a level list that is a number)
+        # surface as whatever Python or torch raised, sometimes over several lines; the first names the problem.
+        problem = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+        raise ConfigError(f"Model '{name}' cannot be built from these arguments: {problem}.") from exc
     model.model_name = name
     model.model_kwargs = {key: _jsonable(value) for key, value in kwargs.items()}
     return model
@@ -152,7 +158,7 @@ def create_model(name: str, **overrides: Any) -> nn.Module:
         The model, with ``model_name``, ``model_kwargs`` and ``num_frames`` set.
 
     Raises:
-        ConfigError: unknown name, unknown argument, or an invalid value.
+        ConfigError: unknown name, unknown argument, or an invalid value (naming the model and the argument).
     """
     if name not in MODELS:
         raise ConfigError(f"Unknown model '{name}'; known models: {', '.join(MODELS)}.")

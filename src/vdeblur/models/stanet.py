@@ -19,6 +19,7 @@ from vdeblur.models.layers import (
     ResidualDenseBlock,
     check_clip,
     check_frame,
+    check_sizes,
     pad_to_multiple,
     stack_frames,
 )
@@ -120,16 +121,17 @@ class STANet(nn.Module):
         super().__init__()
         if num_frames < 1 or num_frames % 2 == 0:
             raise ConfigError(f"num_frames must be a positive odd number, got {num_frames}")
-        if unshuffle < 1:
-            raise ConfigError(f"unshuffle must be >= 1, got {unshuffle}")
+        check_sizes(unshuffle=unshuffle, num_layers=num_layers, num_spatial=num_spatial, num_temporal=num_temporal)
         self.num_frames = num_frames
         self.size_multiple = unshuffle * 2 ** (NUM_LEVELS - 1)
         growths = _per_level(growth, "growth")
         attention_at = _levels(attention_levels, "attention_levels")
         local_at = _levels(local_fusion_levels, "local_fusion_levels")
-        widths = (
-            [width * 2**level for level in range(NUM_LEVELS)] if isinstance(width, int) else _per_level(width, "width")
-        )
+        if isinstance(width, int):
+            check_sizes(width=width)
+            widths = [width * 2**level for level in range(NUM_LEVELS)]
+        else:
+            widths = list(_per_level(width, "width"))
 
         self.stem = nn.Sequential(
             nn.PixelUnshuffle(unshuffle), nn.Conv2d(3 * unshuffle**2, widths[0], kernel_size=3, padding=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from vdeblur.argtypes import non_negative_int
 from vdeblur.synth.config import CODECS, SynthConfig
 from vdeblur.synth.pipeline import synthesize
 
@@ -17,7 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="video files, photographs, folders of frames (one clip each), or folders of videos")
     parser.add_argument("--output", "-o", required=True, help="dataset folder (GOPRO layout) to write into")
     parser.add_argument("--split", choices=("train", "test"), default="train", help="split folder (default: train)")
-    parser.add_argument("--seed", type=int, default=0, help="base seed; the same seed gives the same data")
+    # numpy's generators take non-negative seeds only; refusing others here keeps the error a usage error.
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="base seed, 0 or more; the same seed gives the same data")
     parser.add_argument("--workers", type=int, default=1, help="sequences rendered in parallel (default: 1)")
     parser.add_argument("--overwrite", action="store_true", help="remake sequences that already exist")
     strength = parser.add_argument_group("strength and variety")

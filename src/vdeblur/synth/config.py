@@ -50,8 +50,11 @@ class SynthConfig:
     max_source_frames: int = 900
 
     def __post_init__(self) -> None:
-        if self.frames < 1 or self.sequences_per_source < 1 or self.max_objects < 0 or self.max_source_frames < 2:
-            raise ConfigError("frames, sequences per source and max source frames must be positive.")
+        # A clip needs two source frames for any motion between them; objects may be left out altogether.
+        minimums = {"frames": 1, "sequences_per_source": 1, "max_objects": 0, "max_source_frames": 2}
+        for name, minimum in minimums.items():
+            if getattr(self, name) < minimum:
+                raise ConfigError(f"{name} must be at least {minimum}, got {getattr(self, name)}.")
         if self.long_side < 64:
             raise ConfigError(f"The long side must be at least 64 pixels, got {self.long_side}.")
         if not 0 < self.blur_min <= self.blur_max:

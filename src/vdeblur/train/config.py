@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import types
 import typing
@@ -168,11 +169,11 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
         if isinstance(value, str):
             # PyYAML reads 1e-4 (no dot) as a string; accept what float() reads, nothing looser.
             try:
-                return float(value)
+                value = float(value)
             except ValueError:
                 pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where} must be a number, not {value!r}.")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"{where} must be a finite number, not {value!r}.")
         return float(value)
     if annotation is str:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
@@ -261,20 +262,43 @@ def load_config(path: str | os.PathLike | None = None, overrides: list[tuple[str
     Raises:
         ConfigError: a missing or unreadable file, an unknown key or a mistyped value.
     """
-    tree: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"Config file not found: {path}.")
-        try:
-            tree = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"Config file {path} is not valid YAML ({exc}).") from exc
+    tree = _read_tree(Path(path)) if path is not None else {}
     for key, value in overrides or []:
         _set_dotted(tree, key, value)
     config = from_dict(RunConfig, tree)
     validate(config)
     return config
+
+
+def _read_tree(path: Path) -> dict[str, Any]:
+    """The YAML mapping in ``path`` (empty for an empty file), with every way of failing as one ConfigError."""
+    if not path.is_file():
+        raise ConfigError(f"Config file not found: {path}.")
+    try:
+        tree = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"Cannot read the config {path}: byte {exc.start} is not UTF-8 text; save the file as UTF-8."
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the config {path}: {exc.strerror or exc}.") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Cannot read the config {path}: {_yaml_problem(exc)}.") from exc
+    if tree is None:
+        return {}
+    if not isinstance(tree, dict):
+        raise ConfigError(
+            f"The config {path} must be a mapping of sections such as 'train:' and 'optim:', not {tree!r:.40}."
+        )
+    return tree
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    # PyYAML's own message spans several lines (context, the quoted source line, a caret); where and what is enough.
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem or exc.context or 'invalid YAML'}"
+    return f"it is not valid YAML ({str(exc).strip().splitlines()[0]})"
 
 
 def validate(config: RunConfig) -> None:
@@ -283,7 +307,7 @@ def validate(config: RunConfig) -> None:
         "data.patch_size": config.data.patch_size, "data.batch_size": config.data.batch_size,
         "train.max_steps": config.train.max_steps, "train.val_every": config.train.val_every,
         "train.checkpoint_every": config.train.checkpoint_every, "train.log_every": config.train.log_every,
-        "optim.lr": config.optim.lr, "optim.step_size": config.optim.step_size,
+        "optim.lr": config.optim.lr, "gan.d_lr": config.gan.d_lr, "optim.step_size": config.optim.step_size,
         "data.crops_per_window": config.data.crops_per_window,
     }
     for key, value in positive.items():
@@ -294,8 +318,16 @@ def validate(config: RunConfig) -> None:
             f"data.batch_size {config.data.batch_size} must be a multiple of data.crops_per_window "
             f"{config.data.crops_per_window}."
         )
-    if config.data.num_workers < 0:
-        raise ConfigError(f"data.num_workers must be 0 or more, not {config.data.num_workers}.")
+    not_negative = {
+        "data.num_workers": config.data.num_workers, "train.threads": config.train.threads or 0,
+        "optim.weight_decay": config.optim.weight_decay, "optim.min_lr": config.optim.min_lr,
+    }
+    for key, value in not_negative.items():
+        if value < 0:
+            raise ConfigError(f"{key} must be 0 or more, not {value}.")
+    for key, betas in {"optim.betas": config.optim.betas, "gan.d_betas": config.gan.d_betas}.items():
+        if not all(0.0 <= beta < 1.0 for beta in betas):
+            raise ConfigError(f"{key} must be two numbers in [0, 1), such as [0.9, 0.999], not {list(betas)}.")
     if config.train.stop_at is not None and not 0 < config.train.stop_at <= config.train.max_steps:
         raise ConfigError(
             f"train.stop_at must lie between 1 and train.max_steps ({config.train.max_steps}), not "

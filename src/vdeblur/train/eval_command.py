@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from pathlib import Path
 
 from vdeblur.checkpoint import DEFAULT_MODEL
+from vdeblur.argtypes import non_negative_int
 from vdeblur.device import DEVICE_CHOICES
 
 HELP = "score a model on a dataset with the published PSNR/SSIM protocol"
@@ -27,16 +29,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-outputs", type=Path, metavar="DIR", help="write restored frames to DIR/<seq>/")
     parser.add_argument("--device", default="auto", metavar="|".join(DEVICE_CHOICES))
     parser.add_argument("--bf16", action="store_true", help="run the model under bf16 autocast (default: float32)")
-    parser.add_argument("--tile", type=int, help="tile side in pixels (default: chosen from free memory; 0: never)")
+    parser.add_argument("--tile", type=non_negative_int,
+                        help="tile side in pixels (default: chosen from free memory; 0: never)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file or --save-outputs folder")
 
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print a Markdown table, optionally write JSON and the restored frames."""
     from vdeblur.data import find_sequences
     from vdeblur.errors import UserError
+    from vdeblur.infer.outputs import atomic_folder, check_frames_folder, check_new_file, check_outside
     from vdeblur.io.atomic import atomic_output
     from vdeblur.train.evaluate import evaluate_sequences, identity_restorer, markdown_table
 
+    # Every output is checked before the evaluation, which can take hours.
+    if args.json is not None:
+        check_new_file(args.json, args.overwrite)
+    if args.save_outputs is not None:
+        check_outside(args.save_outputs, args.data, "dataset")
+        if args.save_outputs.exists():
+            if not args.overwrite:
+                raise UserError(f"The output {args.save_outputs} already exists; pass --overwrite to replace it.")
+            check_frames_folder(args.save_outputs, levels=1)
     sequences = find_sequences(args.data, args.layout, args.split, args.blur_folder)
     if args.max_sequences is not None:
         if args.max_sequences < 1:
@@ -48,7 +62,10 @@ def run(args: argparse.Namespace) -> int:
         from vdeblur.infer.deblurrer import Deblurrer
 
         restore = Deblurrer(args.model, args.device, tile=args.tile, bf16=args.bf16).deblur_frames
-    summary = evaluate_sequences(sequences, restore, args.save_outputs)
+    with contextlib.ExitStack() as stack:
+        # The restored frames appear only once every sequence is done: no half-written folder on failure.
+        saved = None if args.save_outputs is None else stack.enter_context(atomic_folder(args.save_outputs))
+        summary = evaluate_sequences(sequences, restore, saved)
     report = {"model": str(args.model), "data": str(args.data), "split": args.split, **summary}
     print(markdown_table(summary, f"{args.model} on {args.data.name}/{args.split}"))
     if args.json is not None:

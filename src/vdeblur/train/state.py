@@ -108,25 +108,48 @@ def _exit_after_grace(signum: int, frame: Any) -> None:
     timer.start()
 
 
+# Files that only a vdeblur run writes: a folder holding one of them is a run that may be resumed.
+RUN_MARKERS = (".lock", "config.yaml", "state.pt")
+
+
 @contextmanager
 def run_dir_lock(run_dir: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``run_dir`` so that two trainers never write the same run.
 
+    The folder must be new, empty or a run's: a trainer writes ``config.yaml`` and ``log.csv`` there, which
+    must not replace a user's files. A folder this call created is removed again if training fails before
+    writing anything into it.
+
     Raises:
-        UserError: another process holds the lock.
+        UserError: ``run_dir`` is a file or another folder's, or another process holds the lock.
     """
     import fcntl
 
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UserError(f"The run directory {run_dir} is a file; choose a folder.")
+    if run_dir.is_dir() and not any((run_dir / name).exists() for name in RUN_MARKERS):
+        foreign = next(iter(sorted(p.name for p in run_dir.iterdir())), None)
+        if foreign is not None:
+            raise UserError(f"The folder {run_dir} holds files ({foreign}) but no training run; choose a new or "
+                            f"empty folder, or an earlier run's directory.")
+    created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / ".lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise UserError(f"Run directory {run_dir} is in use by another training process.") from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    lock = run_dir / ".lock"
+    try:
+        with open(lock, "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise UserError(f"Run directory {run_dir} is in use by another training process.") from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    except BaseException:
+        if created and [p.name for p in run_dir.iterdir()] == [lock.name]:
+            lock.unlink()
+            run_dir.rmdir()
+        raise
 
 
 def describe_path(path: Path) -> str:

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from vdeblur.checkpoint import load_weights_into, model_metadata, resolve_weights_path, save_weights
 from vdeblur.data import Sequence, VideoDeblurDataset, find_sequences
 from vdeblur.errors import CheckpointError, ConfigError, UserError
+from vdeblur.io.images import image_size
 from vdeblur.layout import to_channels_last
 from vdeblur.models import create_discriminator, create_model
 from vdeblur.train.config import RunConfig, plain, save_config
@@ -386,11 +387,8 @@ class Trainer:
 
 def _check_patch_fits(sequences: list[Sequence], patch_size: int) -> None:
     """Fail before training starts, not inside a DataLoader worker, when frames are smaller than the patches."""
-    from PIL import Image
-
     for sequence in sequences:
-        with Image.open(sequence.sharp[0]) as image:  # reads the header only
-            width, height = image.size
+        width, height = image_size(sequence.sharp[0])
         if min(width, height) < patch_size:
             raise ConfigError(
                 f"Sequence {sequence.name} has {width}x{height} frames, smaller than data.patch_size {patch_size}."

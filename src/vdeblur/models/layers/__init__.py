@@ -2,7 +2,7 @@
 
 from vdeblur.models.layers.attention import FactorizedSTAttention, NonLocalBlock
 from vdeblur.models.layers.blocks import LocalFusion, ResidualDenseBlock
-from vdeblur.models.layers.shapes import check_clip, check_frame, pad_to_multiple, stack_frames
+from vdeblur.models.layers.shapes import check_clip, check_frame, check_sizes, pad_to_multiple, stack_frames
 
 __all__ = [
     "FactorizedSTAttention",
@@ -11,6 +11,7 @@ __all__ = [
     "ResidualDenseBlock",
     "check_clip",
     "check_frame",
+    "check_sizes",
     "pad_to_multiple",
     "stack_frames",
 ]

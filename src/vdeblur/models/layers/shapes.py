@@ -1,9 +1,24 @@
-"""Input checks with messages that name the expected shape, and padding to a size multiple."""
+"""Input checks with messages that name the expected shape, size-argument checks, and padding to a size multiple."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
+
+from vdeblur.errors import ConfigError
+
+
+def check_sizes(minimum: int = 1, **sizes: Any) -> None:
+    """Raise ``ConfigError`` unless every keyword is an integer of at least ``minimum``.
+
+    Torch builds layers with zero channels without complaint (they fail only in ``forward``) and reports
+    negative or fractional sizes in its own terms, without the argument's name; hence the check up front.
+    """
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ConfigError(f"{name} must be an integer of at least {minimum}, got {value!r}")
 
 
 def check_clip(clip: torch.Tensor, num_frames: int, channels: int = 3) -> None:
