@@ -9,7 +9,7 @@ from scipy.ndimage import uniform_filter
 from skimage import data
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from vdeblur.metrics import MetricTable, psnr, ssim, to_uint8
+from vdeblur.metrics import MetricTable, psnr, ssim
 
 PHOTOS = ["astronaut", "chelsea", "coffee", "rocket"]
 
@@ -36,11 +36,26 @@ def test_psnr_and_ssim_equal_scikit_image(name: str, kind: str) -> None:
 
 
 def test_float_inputs_are_quantised_to_8_bits_first() -> None:
+    """Scores of float outputs are those of the 8-bit frames a user would save: clipped, rounded to nearest."""
     reference = data.chelsea()[:64, :64]
-    noisy = reference / 255.0 + np.random.default_rng(0).normal(0, 0.002, reference.shape)  # below 1/2 LSB often
-    assert psnr(noisy, reference) == psnr(to_uint8(noisy), reference)
-    tensor = torch.from_numpy(noisy.transpose(2, 0, 1).copy()).float()
-    assert ssim(tensor, reference) == pytest.approx(ssim(to_uint8(noisy.astype(np.float32)), reference), abs=1e-12)
+    rng = np.random.default_rng(0)
+    noisy = reference / 255.0 + rng.normal(0, 0.004, reference.shape)  # about 1 LSB: rounding decides
+    noisy[:4] = rng.uniform(-0.5, 1.5, noisy[:4].shape)  # out of range: clipped, not wrapped
+    # Independent quantisation (round half up; no value here lies on a tie), scored by scikit-image.
+    saved = np.floor(np.clip(noisy, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    expected_psnr = peak_signal_noise_ratio(reference, saved, data_range=255)
+    expected_ssim = structural_similarity(
+        saved, reference, channel_axis=-1, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+        data_range=255,
+    )
+    assert psnr(noisy, reference) == pytest.approx(expected_psnr, abs=1e-9)
+    # Truncating instead of rounding would move the in-range rows' score by about 0.8 dB: the check has teeth.
+    truncated = (np.clip(noisy[4:], 0.0, 1.0) * 255.0).astype(np.uint8)
+    in_range = psnr(noisy[4:], reference[4:])
+    assert abs(peak_signal_noise_ratio(reference[4:], truncated, data_range=255) - in_range) > 0.5
+    tensor = torch.from_numpy(noisy.transpose(2, 0, 1).copy())  # float64 keeps the rounding identical
+    assert ssim(tensor, reference) == pytest.approx(expected_ssim, abs=1e-9)
+    assert psnr(tensor, reference) == pytest.approx(expected_psnr, abs=1e-9)
     assert psnr(reference, reference) == float("inf")
 
 

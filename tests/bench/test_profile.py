@@ -70,7 +70,6 @@ def test_group_flops_add_up_to_flop_counter_and_shares_to_one(dtype: torch.dtype
     assert sum(g.gflop_per_frame for g in profile.groups) == pytest.approx(reference)
     assert sum(g.share for g in profile.groups) == pytest.approx(1.0)
     assert all(g.share >= 0 and g.ms_per_frame >= 0 for g in profile.groups)
-    assert sum(g.ms_per_frame for g in profile.groups) == pytest.approx(profile.wall_ms_per_frame)
     categories = {g.category for g in profile.groups}
     # The fused copy sends every 2-D convolution to oneDNN's fused operator.
     convolutions = {COMPILED_CONV} if fuse else {"conv 3×3", CONV_1X1}
@@ -203,4 +202,3 @@ def test_pipeline_profile_has_every_stage_and_writes_every_frame() -> None:
     assert profile.frames_written == frames and profile.output_frames == frames
     # The model's own calls are part of the full pipeline's time.
     assert 0 < profile.model_seconds_in_pipeline <= profile.stage(FULL).seconds_per_frame
-    assert profile.serial_seconds_per_frame == pytest.approx(sum(profile.stage(n).seconds_per_frame for n in STAGES))

@@ -18,9 +18,18 @@ NTSC = Fraction(30000, 1001)
 
 
 def tiny_model() -> torch.nn.Module:
-    """A ~15 k-parameter STANet (T=3) with feature caching; random weights, seeded."""
+    """A ~15 k-parameter STANet (T=3) with feature caching; random weights, seeded.
+
+    A new attention block's output projection is zero (so training starts from the plain encoder-decoder);
+    it gets values here, or every engine, tiling and backend test would run with the attention path off.
+    """
     torch.manual_seed(0)
-    return create_model("sta-cpu", **TINY_STA).eval()
+    model = create_model("sta-cpu", **TINY_STA).eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if not parameter.any():
+                parameter.normal_(0.0, 0.1)
+    return model
 
 
 @pytest.fixture(scope="session")

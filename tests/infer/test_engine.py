@@ -115,3 +115,76 @@ def test_channels_last_gives_the_outputs_of_the_contiguous_layout(cache: bool) -
                    if p.dim() == 4)
     for a, b in zip(contiguous.run(frames), nhwc.run(frames), strict=True):
         torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+
+
+# ---------------------------------------------------------------- automatic tiling (tile=None, the default)
+
+def _feature_cache_bytes(model: nn.Module, height: int, width: int) -> int:
+    """What caching T+1 frames' encoder features really takes, measured on a frame of that padded size."""
+    m = model.size_multiple
+    padded = torch.zeros(1, 3, -(-height // m) * m, -(-width // m) * m)
+    with torch.no_grad():
+        features = model.encode_frame(padded)
+    return (model.num_frames + 1) * sum(t.numel() * t.element_size() for t in features)
+
+
+# (cache_features, free memory as a multiple of the 720p cache, the caching the rule implies). The engine plans
+# with half the free memory and caches only when the cache takes at most half of that plan (unless forced), so
+# 4x the cache is the exact boundary.
+_CACHE_RULE_CASES = [
+    (None, 4.0, True),
+    (None, 4.0 - 1e-6, False),
+    (None, 6.0, True),
+    (True, 1.0, True),
+    (False, 6.0, False),
+]
+
+
+@pytest.mark.parametrize(("cache_features", "free_in_caches", "expect_cache"), _CACHE_RULE_CASES)
+def test_automatic_plan_at_720p_tiles_within_the_budget_and_caches_by_the_rule(
+    monkeypatch: pytest.MonkeyPatch, cache_features: bool | None, free_in_caches: float, expect_cache: bool
+) -> None:
+    from vdeblur.infer import engine as engine_module
+
+    model = tiny_model()
+    height, width = 720, 1280
+    cache = _feature_cache_bytes(model, height, width)
+    free = int(free_in_caches * cache)
+    monkeypatch.setattr(engine_module, "available_bytes", lambda device: free)
+    engine = WindowEngine(model, CPU, cache_features=cache_features, memory_fraction=0.5)
+    plan = engine.plan(height, width)
+
+    assert plan.use_cache is expect_cache
+    tiles = plan.tiles.tiles
+    assert len(tiles) > 1
+    # Interior tiles (and the first) have exactly the planned side; only the last may be longer by the alignment.
+    side = tiles[0].width
+    assert tiles[0].height == min(side, height)
+    assert side % model.size_multiple == 0 and side >= engine_module._MIN_TILE
+    assert all(t.top % model.size_multiple == 0 and t.left % model.size_multiple == 0 for t in tiles)
+    # The tile is the largest aligned square whose (safety-doubled) activations fit what the cache leaves.
+    left = 0.5 * free - (cache if expect_cache else 0)
+    fits = left / (2.0 * engine._activation_bpp())
+    if side > engine_module._MIN_TILE:
+        assert side**2 <= fits < (side + model.size_multiple) ** 2
+
+
+@pytest.mark.parametrize("free_in_caches", [4.5, 2.0])  # the cache fits / does not fit
+def test_automatically_tiled_stream_matches_the_untiled_one(
+    monkeypatch: pytest.MonkeyPatch, free_in_caches: float
+) -> None:
+    from vdeblur.infer import engine as engine_module
+
+    model = tiny_model()
+    # The smallest automatic tile is 256 px, so the frame must be larger than that to be tiled at all.
+    height, width = 300, 420
+    free = int(free_in_caches * _feature_cache_bytes(model, height, width))
+    monkeypatch.setattr(engine_module, "available_bytes", lambda device: free)
+    auto = WindowEngine(model, CPU)
+    plan = auto.plan(height, width)
+    assert len(plan.tiles.tiles) >= 4 and plan.use_cache is (free_in_caches >= 4)
+
+    frames = [torch.rand(3, height, width) for _ in range(4)]
+    whole = WindowEngine(model, CPU, tile=0)
+    for a, b in zip(whole.run(frames), auto.run(frames), strict=True):
+        assert (a - b).abs().max().item() < 1 / 255

@@ -19,6 +19,13 @@ def _horizontal_path(speed: float, num_frames: int) -> MotionPath:
     return MotionPath(times, speed * times, zeros, zeros, zeros)
 
 
+def _half_crossing(row: np.ndarray) -> float:
+    """Sub-pixel column where a rising 0 -> 1 profile crosses 0.5 (linear between the neighbouring pixels)."""
+    above = int(np.argmax(row >= 0.5))
+    assert above > 0 and row[above - 1] < 0.5
+    return above - 1 + (0.5 - row[above - 1]) / (row[above] - row[above - 1])
+
+
 def test_srgb_transfer_matches_the_standard():
     values = np.linspace(0, 1, 11, dtype=np.float32)
     reference = np.where(values <= 0.04045, values / 12.92, ((values + 0.055) / 1.055) ** 2.4)
@@ -66,6 +73,9 @@ def test_horizontal_motion_over_a_step_edge_gives_a_ramp_of_the_blur_length():
     assert np.all(steps > 0) and steps.std() < 0.2 * steps.mean()
     # The sharp frame keeps the edge sharp (one transition pixel at most from resampling).
     assert np.count_nonzero((sharp[height // 2, :, 0] > 0.05) & (sharp[height // 2, :, 0] < 0.95)) <= 2
+    # The shutter is centred on the frame time (index ± exposure/2), so the ramp is centred on the sharp
+    # frame's edge; a shutter opening at the frame time would put it speed·exposure/2 = 6 px away.
+    assert abs(_half_crossing(row) - _half_crossing(sharp[height // 2, :, 0])) <= 0.5
     # Written in 8-bit sRGB, the half-exposed pixel is sRGB(0.5) = 188, not the 128 of averaging sRGB values.
     clean = Degradation(shot=0.0, read=0.0, codec="none", quality=0)
     written = list(render_sequence(plan, clean, np.random.default_rng(0)))[1][0][height // 2, :, 0]
