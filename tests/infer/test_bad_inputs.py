@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import av
@@ -57,6 +58,22 @@ def test_truncated_video_is_refused(tmp_path: Path, tiny_weights: Path, capsys) 
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     message = run_failing(capsys, tmp_path, str(cut), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_weights))
     assert "corrupt" in message or "truncated" in message
+
+
+def test_matroska_cut_short_is_deblurred_with_a_warning(tmp_path: Path, tiny_weights: Path) -> None:
+    """Matroska has no frame count but states its duration up front: a cut-off file keeps it, and says so."""
+    whole = make_video(tmp_path / "whole.mkv", num_frames=20, audio=False)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    args = ["--model", str(tiny_weights), "--quiet"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the whole file must pass without one
+        assert main(["deblur", str(whole), "-o", str(tmp_path / "whole-out.mkv"), *args]) == 0
+    with pytest.warns(UserWarning, match=r"lasts 0\.67 s by its header but its \d+ frames end at .* may be truncated"):
+        assert main(["deblur", str(cut), "-o", str(tmp_path / "cut-out.mkv"), *args]) == 0
+    with av.open(str(cut)) as source, av.open(str(tmp_path / "cut-out.mkv")) as output:
+        decodable = sum(1 for _ in source.decode(video=0))
+        assert 0 < decodable < 20 and sum(1 for _ in output.decode(video=0)) == decodable
 
 
 def test_video_with_zero_frames(tmp_path: Path, tiny_weights: Path, capsys) -> None:

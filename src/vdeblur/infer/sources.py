@@ -67,17 +67,28 @@ class VideoSource:
         self.bits = 8
 
     def __iter__(self) -> Iterator[SourceFrame]:
+        end = None  # seconds, where the last decoded frame ends
         for index, frame in enumerate(self._reader):
             scale = 255.0 if frame.image.dtype == np.uint8 else 65535.0
             image = frame.image.astype(np.float32) / scale
+            if frame.pts is not None and frame.time_base:
+                end = float(frame.pts * frame.time_base + 1 / self.frame_rate)
             yield SourceFrame(image, frame.pts, frame.time_base, f"frame_{index + 1:06d}.png")
-        expected = self.num_frames
-        if expected and self._reader.frames_decoded < expected:
-            warnings.warn(
-                f"{self.path} announces {expected} frames but only {self._reader.frames_decoded} decoded; "
-                "the file may be truncated",
-                stacklevel=2,
-            )
+        problem = self._shortfall(end)
+        if problem:
+            warnings.warn(f"{self.path} {problem}; the file may be truncated", stacklevel=2)
+
+    def _shortfall(self, end: float | None) -> str | None:
+        """How the decoded frames fall short of what the header announces, if they clearly do."""
+        expected, decoded = self.num_frames, self._reader.frames_decoded
+        if expected:
+            return f"announces {expected} frames but only {decoded} decoded" if decoded < expected else None
+        # Containers such as Matroska keep no frame count but a duration, written first: a file cut short keeps
+        # it. The margin ignores audio that outlasts the video by a little (the container's duration covers both).
+        duration = self._reader.info.duration
+        if duration and end is not None and end < 0.9 * duration and duration - end > 2 / self.frame_rate:
+            return f"lasts {duration:.2f} s by its header but its {decoded} frames end at {end:.2f} s"
+        return None
 
     def close(self) -> None:
         self._reader.close()

@@ -77,6 +77,7 @@ class VideoInfo:
     time_base: Fraction | None = None
     pix_fmt: str | None = None
     codec: str | None = None
+    duration: float | None = None  # seconds: the stream's, else the container's (which may include audio)
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,16 @@ def _video_info(container: av.container.InputContainer, path: Path) -> VideoInfo
         time_base=stream.time_base,
         pix_fmt=stream.codec_context.pix_fmt,
         codec=stream.codec_context.name,
+        duration=_duration_seconds(container, stream),
     )
+
+
+def _duration_seconds(container: av.container.InputContainer, stream: av.VideoStream) -> float | None:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    return None
 
 
 class VideoReader:
