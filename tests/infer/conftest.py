@@ -55,6 +55,7 @@ def make_video(
     audio: bool = True,
     pts: list[int] | None = None,
     rotation: int = 0,
+    lossless: bool = False,
 ) -> Path:
     """Write a test video with PyAV: H.264 yuv444p (odd sizes allowed), optional AAC tone.
 
@@ -64,6 +65,8 @@ def make_video(
     with av.open(str(path), "w") as out:
         video = out.add_stream("libx264", rate=rate)
         video.width, video.height, video.pix_fmt = width, height, "yuv444p"
+        if lossless:
+            video.options = {"qp": "0"}  # only the RGB -> YUV rounding remains
         if pts is not None:
             video.time_base = video.codec_context.time_base = Fraction(1, 1000)
         if rotation:

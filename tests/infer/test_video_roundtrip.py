@@ -14,7 +14,7 @@ import torch
 from .conftest import NTSC, make_video, moving_frame
 from vdeblur.cli import main
 from vdeblur.infer.deblurrer import Deblurrer
-from vdeblur.io.video import iter_video_frames
+from vdeblur.io.video import VideoWriter, iter_video_frames
 
 
 def decoded(path: Path) -> dict:
@@ -48,6 +48,25 @@ def test_video_round_trip_keeps_count_rate_size_audio(tmp_path: Path, video_file
     side_by_side = decoded(tmp_path / "out" / "sharp_compare.mp4")
     assert side_by_side["size"] == (134, 45) and side_by_side["count"] == 24
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["sharp.mp4", "sharp_compare.mp4"]
+
+
+def test_colours_survive_reading_and_writing_against_the_frames_that_were_encoded(tmp_path: Path) -> None:
+    """Reader and writer each against known pixels, so a colour-matrix error shared by both cannot cancel out.
+
+    Losslessly coded (yuv444p, qp 0), only the RGB <-> YUV rounding remains: well under 1 level. Decoding the same
+    file with BT.709 coefficients instead of BT.601 (what untagged SD video means) is off by 6-10 levels.
+    """
+    size = (64, 48)
+    source = make_video(tmp_path / "known.mp4", num_frames=3, size=size, audio=False, lossless=True)
+    truth = [moving_frame(i, *size).astype(float) for i in range(3)]
+    read = list(iter_video_frames(source))
+    assert len(read) == 3
+    assert max(np.abs(a - b).mean() for a, b in zip(read, truth, strict=True)) < 1.0
+    written = tmp_path / "written.mkv"
+    with VideoWriter(written, NTSC, crf=0, pixel_format="yuv444p") as writer:  # 4:2:0 would blur the chroma
+        for frame in read:
+            writer.write(frame)
+    assert max(np.abs(a - b).mean() for a, b in zip(iter_video_frames(written), truth, strict=True)) < 1.0
 
 
 def test_video_pixels_match_the_model_on_decoded_frames(tmp_path: Path, video_file: Path, tiny_weights: Path) -> None:
