@@ -26,6 +26,18 @@ from vdeblur.data.augment import draw_augmentation
 from vdeblur.errors import UserError
 
 
+def stage_seed(seed: int, initial_steps: int) -> int:
+    """The seed of a run's data draws: ``seed`` for a first stage, and one derived from ``seed`` and the steps
+    behind its starting weights for a later stage (``train.init_from``).
+
+    Every draw depends only on (seed, epoch, item), so a second stage with the same ``train.seed`` would replay
+    the first stage's item order, crop positions and augmentations draw for draw.
+    """
+    if not initial_steps:
+        return seed
+    return int(np.random.SeedSequence([seed, initial_steps]).generate_state(1)[0])
+
+
 @lru_cache(maxsize=4)
 def epoch_permutation(seed: int, epoch: int, size: int) -> np.ndarray:
     """The item order of one epoch."""

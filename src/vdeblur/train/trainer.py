@@ -30,7 +30,9 @@ from vdeblur.train.ema import ModelEMA
 from vdeblur.train.gan import Adversary
 from vdeblur.train.logbook import Logbook
 from vdeblur.train.losses import ContentLoss
-from vdeblur.train.sampling import EpochDrawDataset, StepBatchSampler, collate_draws, loader_batches, next_batch
+from vdeblur.train.sampling import (
+    EpochDrawDataset, StepBatchSampler, collate_draws, loader_batches, next_batch, stage_seed,
+)
 from vdeblur.train.schedule import learning_rate
 from vdeblur.train.state import (
     StopRequest, describe_path, ignore_interrupts_in_worker, load_state, restore_rng_state, rng_state, save_state,
@@ -121,11 +123,14 @@ class Trainer:
         self.sequences = find_sequences(config.data.root, config.data.layout, config.data.split, config.data.blur_folder)
         _check_patch_fits(self.sequences, config.data.patch_size)
         data = config.data
+        self.data_seed = stage_seed(train.seed, self.initial_steps)
         if data.crops_per_window == 1:
-            base = VideoDeblurDataset(self.sequences, self.model.num_frames, data.patch_size, data.augment, train.seed)
+            base = VideoDeblurDataset(
+                self.sequences, self.model.num_frames, data.patch_size, data.augment, self.data_seed
+            )
         else:  # whole frames, cut into several crops per window by EpochDrawDataset
-            base = VideoDeblurDataset(self.sequences, self.model.num_frames, None, False, train.seed)
-        self.dataset = EpochDrawDataset(base, data.crops_per_window, data.patch_size, data.augment, train.seed)
+            base = VideoDeblurDataset(self.sequences, self.model.num_frames, None, False, self.data_seed)
+        self.dataset = EpochDrawDataset(base, data.crops_per_window, data.patch_size, data.augment, self.data_seed)
         self.validator: Validator | None = None
         self.logbook: Logbook | None = None
         if self.context.is_main:
@@ -196,7 +201,7 @@ class Trainer:
     def _loader(self) -> DataLoader:
         workers = self.config.data.num_workers
         sampler = StepBatchSampler(
-            self.config.train.seed, self.windows_per_step, len(self.dataset), self.step,
+            self.data_seed, self.windows_per_step, len(self.dataset), self.step,
             self.context.rank, self.context.world_size,
         )
         return DataLoader(
