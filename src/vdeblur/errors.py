@@ -21,3 +21,12 @@ class CheckpointError(UserError):
 
 class MediaError(UserError):
     """A video or image that is missing, unreadable, corrupt or in an unsupported format."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (or its type's name), without a final full stop.
+
+    Library errors (torch, FFmpeg) sometimes span several lines; the first names the problem, and a
+    `UserError` message must stay one sentence.
+    """
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")

@@ -50,6 +50,13 @@ def test_existing_output_needs_overwrite(tiny_weights: Path, tmp_path: Path, cap
     assert main(["export", "--model", str(tiny_weights), "--format", "torchscript", "-o", str(tiny_weights),
                  "--overwrite", "--no-verify"]) == 2
     assert "is the weights file being exported" in capsys.readouterr().err and tiny_weights.read_bytes() == weights
+    run = tmp_path / "run"  # a run directory stands for its best.safetensors
+    run.mkdir()
+    (run / "best.safetensors").write_bytes(weights)
+    assert main(["export", "--model", str(run), "--format", "torchscript", "-o", str(run / "best.safetensors"),
+                 "--overwrite", "--no-verify"]) == 2
+    assert "is the weights file being exported" in capsys.readouterr().err
+    assert (run / "best.safetensors").read_bytes() == weights
 
 
 @pytest.mark.parametrize(

@@ -213,6 +213,22 @@ def test_overwrite_replaces_only_an_earlier_output(tmp_path: Path, video_file: P
     assert "is a file, not a folder of frames" in message and notes.read_text() == "mine"
 
 
+def test_overwrite_through_a_link_and_dotdot_replaces_the_folder_that_was_checked(
+    tmp_path: Path, video_file: Path, tiny_weights: Path
+) -> None:
+    """``link/../out`` is ``a/out`` to the file system (the link is followed first), never ``./out``."""
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "a" / "b")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    target = str(tmp_path / "link" / ".." / "out")
+    args = ["deblur", str(video_file), "-o", target, "--model", str(tiny_weights), "--overwrite", "--quiet"]
+    assert main(args) == 0
+    assert (tmp_path / "out" / "notes.txt").read_text() == "mine"
+    assert len(list((tmp_path / "a" / "out").glob("*.png"))) == 24
+    assert main(args) == 0  # an earlier output there: replaced again
+
+
 def test_batch_outputs_that_collide_are_refused(tmp_path: Path, tiny_weights: Path, capsys) -> None:
     first = make_video(tmp_path / "v.mp4", num_frames=3, audio=False)
     second = make_video(tmp_path / "v_compare.mp4", num_frames=3, audio=False)

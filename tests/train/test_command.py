@@ -76,3 +76,20 @@ def test_run_directory_must_be_new_empty_or_a_run(tiny_dataset: Path, tmp_path: 
     new = tmp_path / "new" / "run"
     assert main([*_argv(new, tmp_path / "no-data", 1)]) == 2
     assert "not found" in capsys.readouterr().err and not new.exists()
+
+
+def test_losing_the_lock_never_removes_the_winners_folder(tmp_path: Path, monkeypatch) -> None:
+    """Two trainers starting at once on a new folder: the one refused must not clean up the other's."""
+    import pytest
+
+    from vdeblur.errors import UserError
+
+    run = tmp_path / "new"
+    exists = Path.exists
+    with run_dir_lock(run):
+        # As if the second trainer had looked before the first one created the folder.
+        monkeypatch.setattr(Path, "exists", lambda self: False if self == run else exists(self))
+        with pytest.raises(UserError, match="in use by another training process"), run_dir_lock(run):
+            pass
+        monkeypatch.undo()
+        assert (run / ".lock").is_file()

@@ -42,12 +42,15 @@ def run(args: argparse.Namespace) -> int:
     from vdeblur.export.model_spec import model_for_tooling
     from vdeblur.export.verify import largest_difference
 
+    from vdeblur.checkpoint import resolve_weights_path
     from vdeblur.infer.outputs import check_new_file, same_path
 
     roles = (WINDOW, ENCODER, DECODER) if args.streaming else (WINDOW,)
+    # A run directory names its best.safetensors: that file is the one to protect.
+    weights = resolve_weights_path(args.model) if Path(args.model).exists() else None
     for role in roles:
         target = part_path(args.output, role)
-        if same_path(Path(args.model), target):  # not even with --overwrite
+        if weights is not None and same_path(weights, target):  # not even with --overwrite
             raise UserError(f"The output {target} is the weights file being exported; choose another output path.")
         check_new_file(target, args.overwrite)
     model = model_for_tooling(args.model, random_init=args.random_init or False)

@@ -42,9 +42,13 @@ def check_output(source: Path, destination: Path, overwrite: bool) -> None:
                         f"output path.")
     if destination.exists():
         if not overwrite:
-            raise UserError(f"The output {destination} already exists; pass --overwrite to replace it.")
+            raise _exists(destination)
         _check_replaceable(destination)
     check_writable_folder(resolved.parent)
+
+
+def _exists(destination: Path) -> UserError:
+    return UserError(f"The output {destination} already exists; pass --overwrite to replace it.")
 
 
 def _check_replaceable(destination: Path) -> None:
@@ -91,8 +95,18 @@ def check_new_file(path: Path, overwrite: bool) -> None:
     if path.is_dir():
         raise UserError(f"The output {path} is a folder; name a file.")
     if path.exists() and not overwrite:
-        raise UserError(f"The output {path} already exists; pass --overwrite to replace it.")
+        raise _exists(path)
     check_writable_folder(path.resolve().parent)
+
+
+def check_frames_output(folder: Path, overwrite: bool, levels: int) -> None:
+    """Refuse a folder output (``levels`` as in `check_frames_folder`) that exists without ``overwrite``, holds
+    more than frames, or cannot be written."""
+    if folder.exists():
+        if not overwrite:
+            raise _exists(folder)
+        check_frames_folder(folder, levels)
+    check_writable_folder(folder.resolve().parent)
 
 
 def check_outside(destination: Path, protected: Path, what: str) -> None:
@@ -120,7 +134,8 @@ def atomic_folder(destination: Path) -> Iterator[Path]:
     On any exception (KeyboardInterrupt included) the temporary folder is removed and ``destination`` is
     untouched. An existing ``destination`` is moved aside and deleted only after the new folder is in place.
     """
-    destination = Path(os.path.abspath(destination))  # "." has no name to build the temporary one's from
+    # The folder the checks looked at (they follow links and ".."); "." also gets a name this way.
+    destination = destination.resolve()
     destination.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent))
     tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; the output is an ordinary folder
@@ -132,7 +147,7 @@ def atomic_folder(destination: Path) -> Iterator[Path]:
             destination.rename(old)
         tmp.rename(destination)
         if old is not None:
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
+            shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -21,7 +21,7 @@ from typing import Any
 import av
 import numpy as np
 
-from vdeblur.errors import MediaError
+from vdeblur.errors import MediaError, first_line
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts", ".wmv",
                   ".flv", ".3gp", ".ogv", ".nut", ".y4m")
@@ -358,8 +358,7 @@ class VideoWriter:
 
     def _failure(self, doing: str, exc: Exception) -> MediaError:
         # FFmpeg's text may quote the file it was writing, which is the temporary one; users know the destination.
-        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        detail = detail.replace(str(self.path), str(self.destination)).rstrip(".")
+        detail = first_line(exc).replace(str(self.path), str(self.destination))
         return MediaError(f"Cannot {doing} video {self.destination} with encoder '{self.codec}' ({detail}).")
 
     def write(self, image: np.ndarray, pts: int | None = None, time_base: Fraction | None = None) -> None:

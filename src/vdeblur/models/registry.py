@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from torch import nn
 
-from vdeblur.errors import ConfigError
+from vdeblur.errors import ConfigError, first_line
 from vdeblur.models.dblrnet import DBLRGANDiscriminator, DBLRNet
 from vdeblur.models.stanet import STANet
 
@@ -38,9 +38,8 @@ def _build(name: str, cls: type[ModelT], preset: dict[str, Any], overrides: dict
         model = cls(**kwargs)
     except (ValueError, TypeError, RuntimeError) as exc:
         # Values the constructors do not check themselves (a string for a size, a level list that is a number)
-        # surface as whatever Python or torch raised, sometimes over several lines; the first names the problem.
-        problem = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
-        raise ConfigError(f"Model '{name}' cannot be built from these arguments: {problem}.") from exc
+        # surface as whatever Python or torch raised.
+        raise ConfigError(f"Model '{name}' cannot be built from these arguments: {first_line(exc)}.") from exc
     model.model_name = name
     model.model_kwargs = {key: _jsonable(value) for key, value in kwargs.items()}
     return model

@@ -172,8 +172,8 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
                 value = float(value)
             except ValueError:
                 pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ConfigError(f"{where} must be a finite number, not {value!r}.")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
+            raise ConfigError(f"{where} must be a finite number, not {value!r:.40}.")
         return float(value)
     if annotation is str:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
@@ -301,6 +301,13 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return f"it is not valid YAML ({str(exc).strip().splitlines()[0]})"
 
 
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
 def validate(config: RunConfig) -> None:
     """Checks across keys that types alone cannot express."""
     positive = {
@@ -320,6 +327,7 @@ def validate(config: RunConfig) -> None:
         )
     not_negative = {
         "data.num_workers": config.data.num_workers, "train.threads": config.train.threads or 0,
+        "train.seed": config.train.seed,
         "optim.weight_decay": config.optim.weight_decay, "optim.min_lr": config.optim.min_lr,
     }
     for key, value in not_negative.items():

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from vdeblur.checkpoint import DEFAULT_MODEL
-from vdeblur.argtypes import non_negative_int
+from vdeblur.argtypes import non_negative_int, positive_int
 from vdeblur.device import DEVICE_CHOICES
 
 HELP = "score a model on a dataset with the published PSNR/SSIM protocol"
@@ -24,21 +24,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layout", default="auto", help="dataset layout: auto, gopro, dvd, bsd, reds, generic")
     parser.add_argument("--split", default="test", help="dataset split (default: test)")
     parser.add_argument("--blur-folder", default="blur", help="GOPRO/generic folder of blurred frames, e.g. blur_gamma")
-    parser.add_argument("--max-sequences", type=int, help="score only the first N sequences")
+    parser.add_argument("--max-sequences", type=positive_int, help="score only the first N sequences")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the scores as JSON")
     parser.add_argument("--save-outputs", type=Path, metavar="DIR", help="write restored frames to DIR/<seq>/")
     parser.add_argument("--device", default="auto", metavar="|".join(DEVICE_CHOICES))
     parser.add_argument("--bf16", action="store_true", help="run the model under bf16 autocast (default: float32)")
     parser.add_argument("--tile", type=non_negative_int,
                         help="tile side in pixels (default: chosen from free memory; 0: never)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file or --save-outputs folder")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --json file or --save-outputs folder")
 
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print a Markdown table, optionally write JSON and the restored frames."""
     from vdeblur.data import find_sequences
-    from vdeblur.errors import UserError
-    from vdeblur.infer.outputs import atomic_folder, check_frames_folder, check_new_file, check_outside
+    from vdeblur.infer.outputs import atomic_folder, check_frames_output, check_new_file, check_outside
     from vdeblur.io.atomic import atomic_output
     from vdeblur.train.evaluate import evaluate_sequences, identity_restorer, markdown_table
 
@@ -47,14 +47,9 @@ def run(args: argparse.Namespace) -> int:
         check_new_file(args.json, args.overwrite)
     if args.save_outputs is not None:
         check_outside(args.save_outputs, args.data, "dataset")
-        if args.save_outputs.exists():
-            if not args.overwrite:
-                raise UserError(f"The output {args.save_outputs} already exists; pass --overwrite to replace it.")
-            check_frames_folder(args.save_outputs, levels=1)
+        check_frames_output(args.save_outputs, args.overwrite, levels=1)
     sequences = find_sequences(args.data, args.layout, args.split, args.blur_folder)
     if args.max_sequences is not None:
-        if args.max_sequences < 1:
-            raise UserError(f"--max-sequences must be at least 1, got {args.max_sequences}.")
         sequences = sequences[: args.max_sequences]
     if args.model == INPUT_BASELINE:
         restore = identity_restorer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -135,21 +136,22 @@ def run_dir_lock(run_dir: Path) -> Iterator[None]:
     created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     lock = run_dir / ".lock"
-    try:
-        with open(lock, "w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise UserError(f"Run directory {run_dir} is in use by another training process.") from exc
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-    except BaseException:
-        if created and [p.name for p in run_dir.iterdir()] == [lock.name]:
-            lock.unlink()
-            run_dir.rmdir()
-        raise
+    with open(lock, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:  # another trainer's folder now: never clean it up
+            raise UserError(f"Run directory {run_dir} is in use by another training process.") from exc
+        try:
+            yield
+        except BaseException:
+            # Still holding the lock, so no other trainer can have started writing here.
+            if created and [p.name for p in run_dir.iterdir()] == [lock.name]:
+                with contextlib.suppress(OSError):  # never hide the error that ended training
+                    lock.unlink()
+                    run_dir.rmdir()
+            raise
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def describe_path(path: Path) -> str:

@@ -117,13 +117,13 @@ class Trainer:
         self.best_psnr: float | None = None
         self.last_metrics: dict[str, float] | None = None
         self.initial_steps = 0  # steps behind the train.init_from weights, so that weights record their whole history
+        self.data_seed = config.train.seed  # every draw's seed (sampling.stage_seed); set with initial_steps
         self.resumed = self._restore_or_initialise()
         self.net = self._distribute(self.model)
 
         self.sequences = find_sequences(config.data.root, config.data.layout, config.data.split, config.data.blur_folder)
         _check_patch_fits(self.sequences, config.data.patch_size)
         data = config.data
-        self.data_seed = stage_seed(train.seed, self.initial_steps)
         if data.crops_per_window == 1:
             base = VideoDeblurDataset(
                 self.sequences, self.model.num_frames, data.patch_size, data.augment, self.data_seed
@@ -187,6 +187,8 @@ class Trainer:
             self.elapsed_s = float(state["elapsed_s"])
             self.best_psnr = state.get("best_psnr")
             self.initial_steps = int(state.get("initial_steps", 0))
+            # A run checkpointed before data seeds were recorded drew from train.seed itself.
+            self.data_seed = int(state.get("data_seed", self.config.train.seed))
             self._say(f"Resuming {describe_path(self.run_dir)} from step {self.step}.")
             return True
         if self.config.train.init_from:
@@ -196,6 +198,7 @@ class Trainer:
             if self.ema is not None:
                 self.ema = ModelEMA(self.model, self.config.train.ema_decay)
             self._say(f"Starting from the weights in {path}.")
+        self.data_seed = stage_seed(self.config.train.seed, self.initial_steps)
         return False
 
     def _loader(self) -> DataLoader:
@@ -377,6 +380,7 @@ class Trainer:
             "elapsed_s": self.elapsed_s,
             "best_psnr": self.best_psnr,
             "initial_steps": self.initial_steps,
+            "data_seed": self.data_seed,
             "model_name": metadata["model"],
             "model_kwargs": plain(metadata["model_kwargs"]),
             "model": self.model.state_dict(),
