@@ -17,6 +17,7 @@ R="${1:-/work/runs}"  # the run directories of the equal-step comparison
   --model "dblrnet-cpu @2000=$R/dblrnet-cpu/snap_2000.safetensors" \
   --model "sta-cpu + local fusion at 1/2 @2000=$R/sta-cpu-l012/snap_2000.safetensors" \
   --model "sta-fullres @2027=$R/sta-cpu-fr/snap_2027.safetensors" \
+  --model "sta-wide 6000 + 8294 (the sixth session's default)=$R/sta-wide-ext/best.safetensors" \
   --model "sta-wide @6000 (the fourth session's default)=$R/sta-wide/best.safetensors" \
   --model "dblrnet-cpu, second stage as sta-wide's (best of its 8,294 steps)=$R/dblrnet-cpu-ext/best.safetensors" \
   --model "sta-wide @2000=$R/sta-wide/snap_2000.safetensors" \
