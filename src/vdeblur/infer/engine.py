@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from vdeblur.errors import MediaError
+from vdeblur.errors import MediaError, first_line
 from vdeblur.infer.compiled import engine_calls
 from vdeblur.infer.fusion import fuse_for_cpu_inference, fusion_available
 from vdeblur.infer.memory import PROBE_SIDE, activation_bytes_per_pixel, available_bytes, tensors_in
@@ -96,8 +96,8 @@ class WindowEngine:
             except Exception as exc:  # a model that cannot be copied (pruned, unpicklable attributes)
                 if fuse:
                     raise
-                first_line = (str(exc).strip().splitlines() or [""])[0][:200]
-                warnings.warn(f"Running the plain model: its fused copy failed ({type(exc).__name__}: {first_line}).",
+                warnings.warn(f"Running the plain model: its fused copy failed ({type(exc).__name__}: "
+                              f"{first_line(exc)[:200]}).",
                               RuntimeWarning, stacklevel=2)
         self.fused = streamed is not self.model
         self._calls = engine_calls(streamed, compile)

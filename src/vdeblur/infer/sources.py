@@ -67,13 +67,14 @@ class VideoSource:
         self.bits = 8
 
     def __iter__(self) -> Iterator[SourceFrame]:
-        end = None  # seconds, where the last decoded frame ends
+        frame = None
         for index, frame in enumerate(self._reader):
             scale = 255.0 if frame.image.dtype == np.uint8 else 65535.0
             image = frame.image.astype(np.float32) / scale
-            if frame.pts is not None and frame.time_base:
-                end = float(frame.pts * frame.time_base + 1 / self.frame_rate)
             yield SourceFrame(image, frame.pts, frame.time_base, f"frame_{index + 1:06d}.png")
+        end = None  # seconds, where the last decoded frame ends
+        if frame is not None and frame.pts is not None and frame.time_base:
+            end = float(frame.pts * frame.time_base + 1 / self.frame_rate)
         problem = self._shortfall(end)
         if problem:
             warnings.warn(f"{self.path} {problem}; the file may be truncated", stacklevel=2)

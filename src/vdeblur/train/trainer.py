@@ -117,8 +117,7 @@ class Trainer:
         self.best_psnr: float | None = None
         self.last_metrics: dict[str, float] | None = None
         self.initial_steps = 0  # steps behind the train.init_from weights, so that weights record their whole history
-        self.data_seed = config.train.seed  # every draw's seed (sampling.stage_seed); set with initial_steps
-        self.resumed = self._restore_or_initialise()
+        self.resumed = self._restore_or_initialise()  # also sets data_seed, every draw's seed
         self.net = self._distribute(self.model)
 
         self.sequences = find_sequences(config.data.root, config.data.layout, config.data.split, config.data.blur_folder)
