@@ -7,9 +7,12 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from vdeblur.models import FactorizedSTAttention, NonLocalBlock
 from vdeblur.models.layers import stack_frames
+from vdeblur.models.stanet import windowed_attention
 
 
 def _randomise(module: torch.nn.Module) -> None:
@@ -162,3 +165,24 @@ def test_new_non_local_block_is_identity_on_reference_features() -> None:
 def test_attention_rejects_features_of_the_wrong_shape(shape: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match=r"expected features of shape \(B, T, C=4, H, W\)"):
         FactorizedSTAttention(4, 2, 2)(torch.randn(*shape), ref=1)
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("size", [(8, 12), (7, 10)], ids=["tiles fit", "edge padded"])
+def test_windowed_attention_equals_attention_on_each_tile_in_a_loop(size: tuple[int, int]) -> None:
+    torch.manual_seed(0)
+    block = FactorizedSTAttention(6, num_spatial=2, num_temporal=3)
+    nn.init.normal_(block.out.weight)  # a new block is the identity on x_R; make y_R visible
+    x = torch.rand(2, 3, 6, *size)
+    window = 4
+    height, width = size
+    # The reference: replicate-pad to whole tiles, then one attention call per tile.
+    padded = F.pad(x.flatten(0, 1), (0, -width % window, 0, -height % window), mode="replicate")
+    padded = padded.unflatten(0, (2, 3))
+    expected = torch.zeros(2, 6, padded.shape[-2], padded.shape[-1])
+    for top in range(0, padded.shape[-2], window):
+        for left in range(0, padded.shape[-1], window):
+            tile = padded[..., top : top + window, left : left + window]
+            expected[..., top : top + window, left : left + window] = block(tile, ref=1)
+    got = windowed_attention(block, x, ref=1, window=window)
+    torch.testing.assert_close(got, expected[..., :height, :width], rtol=1e-5, atol=1e-6)

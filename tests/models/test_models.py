@@ -27,7 +27,7 @@ def _randomise_zero_parameters(model: torch.nn.Module) -> None:
 
 def test_list_models_names_the_presets() -> None:
     assert list_models() == [
-        "sta-wide", "sta-cpu", "sta-fullres", "single-frame", "sta-paper", "dblrnet", "dblrnet-cpu"
+        "sta-wide", "sta-cpu", "sta-fullres", "sta-naf", "single-frame", "sta-paper", "dblrnet", "dblrnet-cpu"
     ]
 
 
@@ -92,7 +92,8 @@ def test_sta_paper_is_factorized_attention_only() -> None:
     model = create_model("sta-paper")
     assert model.model_kwargs == {
         "num_frames": 5, "width": 32, "growth": 32, "num_layers": 5, "num_spatial": 8, "num_temporal": 8,
-        "attention_levels": [1, 2], "local_fusion_levels": [], "unshuffle": 1,
+        "attention_levels": [1, 2], "local_fusion_levels": [], "unshuffle": 1, "block": "rdb", "num_blocks": 1,
+        "decoder_num_blocks": None, "attention_window": 0,
     }
     assert not any(fusion.local is not None for fusion in model.fusions)
 
@@ -129,6 +130,9 @@ def test_unknown_names_and_arguments_are_config_errors() -> None:
         ("sta-cpu", {"width": 0}, "width must be an integer of at least 1, got 0"),
         ("sta-cpu", {"num_layers": 2.5}, "num_layers must be an integer of at least 1, got 2.5"),
         ("sta-cpu", {"unshuffle": -4}, "unshuffle must be an integer of at least 1, got -4"),
+        ("sta-naf", {"block": "resnet"}, "block must be 'rdb' or 'naf', got 'resnet'"),
+        ("sta-naf", {"attention_window": -8}, "attention_window must be 0 (whole map) or a positive tile size"),
+        ("sta-naf", {"num_blocks": (2, 2)}, "num_blocks must be a positive int or 3 positive ints"),
         # Not checked by the constructor: whatever it raises becomes a ConfigError all the same.
         ("sta-cpu", {"attention_levels": 5}, "'int' object is not iterable"),
     ],

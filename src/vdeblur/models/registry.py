@@ -102,6 +102,21 @@ def sta_wide(**overrides: Any) -> STANet:
     return _build("sta-wide", STANet, preset, overrides)
 
 
+def sta_naf(**overrides: Any) -> STANet:
+    """STANet with NAFNet blocks (a candidate of the recipe ablations, BENCHMARKS.md): ×4 pixel-unshuffle,
+    widths 64/128/256 at 1/4, 1/8 and 1/16 scale, 2/2/4 blocks per level in encoder and decoder, factorized
+    attention at every level within 8×8 tiles of the map, and the local path at 1/4 and 1/8.
+
+    Tiles give each position's descriptors the detail of its neighbourhood (32×32 pixels at 1/4 scale) rather
+    than whole-frame averages, and the same statistics on training crops as on whole frames.
+    """
+    preset = dict(
+        num_frames=5, width=(64, 128, 256), num_spatial=4, num_temporal=4, attention_levels=(0, 1, 2),
+        local_fusion_levels=(0, 1), unshuffle=4, block="naf", num_blocks=(2, 2, 4), attention_window=8,
+    )
+    return _build("sta-naf", STANet, preset, overrides)
+
+
 def single_frame(**overrides: Any) -> STANet:
     """The ablation: the ``sta-cpu`` backbone on one frame (T=1), so nothing is fused."""
     preset = dict(
@@ -133,6 +148,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "sta-wide": sta_wide,
     "sta-cpu": sta_cpu,
     "sta-fullres": sta_fullres,
+    "sta-naf": sta_naf,
     "single-frame": single_frame,
     "sta-paper": sta_paper,
     "dblrnet": dblrnet,

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vdeblur.errors import ConfigError
 from vdeblur.models.layers import (
     FactorizedSTAttention,
     LocalFusion,
+    NAFStack,
     ResidualDenseBlock,
     check_clip,
     check_frame,
@@ -42,10 +44,33 @@ def _levels(value: Sequence[int], name: str) -> tuple[int, ...]:
     return levels
 
 
-class FrameFusion(nn.Module):
-    """Fuse T frames' features at one level into reference features: global attention and/or a local path.
+def windowed_attention(attention: nn.Module, x: torch.Tensor, ref: int, window: int) -> torch.Tensor:
+    """Run ``attention`` on each ``window``×``window`` tile of ``x`` on its own, as if each were a clip.
 
-    With neither path it simply returns the reference frame's features.
+    Each tile then squeezes its own descriptors, so they carry that neighbourhood's detail instead of a
+    whole-frame average, and a tile sees the same statistics on a training crop as on a whole frame. A map whose
+    sides are not multiples of ``window`` is padded by replicating its edge, and cropped back.
+
+    Shape:
+        - x: ``(B, T, C, H, W)``
+        - output: ``(B, C, H, W)``
+    """
+    batch, frames, channels, height, width = x.shape
+    pad_h, pad_w = -height % window, -width % window
+    if pad_h or pad_w:
+        x = F.pad(x.flatten(0, 1), (0, pad_w, 0, pad_h), mode="replicate").unflatten(0, (batch, frames))
+    rows, cols = (height + pad_h) // window, (width + pad_w) // window
+    tiles = x.reshape(batch, frames, channels, rows, window, cols, window).permute(0, 3, 5, 1, 2, 4, 6)
+    fused = attention(tiles.reshape(batch * rows * cols, frames, channels, window, window), ref)
+    fused = fused.reshape(batch, rows, cols, channels, window, window).permute(0, 3, 1, 4, 2, 5)
+    return fused.reshape(batch, channels, rows * window, cols * window)[..., :height, :width]
+
+
+class FrameFusion(nn.Module):
+    """Fuse T frames' features at one level into reference features: attention and/or a local path.
+
+    With neither path it simply returns the reference frame's features. The attention squeezes the whole map,
+    or, with ``window`` > 0, each ``window``×``window`` tile on its own (:func:`windowed_attention`).
 
     Shape:
         - frames: T tensors ``(B, C, H, W)`` in time order, or one ``(B, T, C, H, W)`` tensor.
@@ -53,11 +78,18 @@ class FrameFusion(nn.Module):
     """
 
     def __init__(
-        self, channels: int, num_frames: int, attention: bool, local: bool, num_spatial: int, num_temporal: int
+        self, channels: int, num_frames: int, attention: bool, local: bool, num_spatial: int, num_temporal: int,
+        window: int = 0,
     ) -> None:
         super().__init__()
         self.attention = FactorizedSTAttention(channels, num_spatial, num_temporal) if attention else None
         self.local = LocalFusion(channels, num_frames) if local else None
+        self.window = window
+
+    def _attend(self, x: torch.Tensor, ref: int) -> torch.Tensor:
+        if self.window:
+            return windowed_attention(self.attention, x, ref, self.window)
+        return self.attention(x, ref)
 
     def forward(self, frames: torch.Tensor | Sequence[torch.Tensor], ref: int) -> torch.Tensor:
         """Fused features of frame ``ref``."""
@@ -66,7 +98,7 @@ class FrameFusion(nn.Module):
         if self.attention is None:
             fused = separate[ref]
         else:  # cached frames are stacked only here: a copy of T wide maps that local-only levels skip
-            fused = self.attention(stacked if stacked is not None else stack_frames(list(separate)), ref)
+            fused = self._attend(stacked if stacked is not None else stack_frames(list(separate)), ref)
         if self.local is not None:
             fused = self.local(separate, base=fused)
         return fused
@@ -93,6 +125,14 @@ class STANet(nn.Module):
         local_fusion_levels: levels fused by the local path (concatenation + convs).
         unshuffle: pixel-unshuffle factor at the input (and pixel-shuffle at the output); 2 puts the levels
             at 1/2, 1/4 and 1/8 scale and cuts the full-resolution cost about fourfold.
+        block: the per-level unit of encoder and decoder: ``"rdb"``, a residual dense block (the paper's), or
+            ``"naf"``, a stack of ``num_blocks`` NAFNet blocks (LayerNorm, gated, zero-initialised residual
+            scales; ``growth`` and ``num_layers`` are then unused).
+        num_blocks: NAF blocks per level in the encoder, one value or one per level.
+        decoder_num_blocks: NAF blocks per level in the decoder; None: as ``num_blocks``. The encoder runs on
+            all T frames in training, the decoder on one, so depth is T times cheaper to train in the decoder.
+        attention_window: 0 squeezes each level's whole map into the attention's descriptors (the paper);
+            w > 0 squeezes each w×w tile of the map on its own (:func:`windowed_attention`).
 
     Shape:
         - clip: ``(B, T, 3, H, W)``, any H and W (padded inside, cropped back).
@@ -117,11 +157,19 @@ class STANet(nn.Module):
         attention_levels: Sequence[int] = (1, 2),
         local_fusion_levels: Sequence[int] = (),
         unshuffle: int = 1,
+        block: str = "rdb",
+        num_blocks: int | Sequence[int] = 1,
+        decoder_num_blocks: int | Sequence[int] | None = None,
+        attention_window: int = 0,
     ) -> None:
         super().__init__()
         if num_frames < 1 or num_frames % 2 == 0:
             raise ConfigError(f"num_frames must be a positive odd number, got {num_frames}")
         check_sizes(unshuffle=unshuffle, num_layers=num_layers, num_spatial=num_spatial, num_temporal=num_temporal)
+        if block not in ("rdb", "naf"):
+            raise ConfigError(f"block must be 'rdb' or 'naf', got {block!r}")
+        if attention_window < 0:
+            raise ConfigError(f"attention_window must be 0 (whole map) or a positive tile size, got {attention_window}")
         self.num_frames = num_frames
         self.size_multiple = unshuffle * 2 ** (NUM_LEVELS - 1)
         growths = _per_level(growth, "growth")
@@ -140,18 +188,25 @@ class STANet(nn.Module):
             nn.Conv2d(widths[level - 1], widths[level], kernel_size=3, stride=2, padding=1)
             for level in range(1, NUM_LEVELS)
         )
-        self.encoder_blocks = nn.ModuleList(
-            ResidualDenseBlock(widths[level], growths[level], num_layers) for level in range(NUM_LEVELS)
+        encoder_stacks = _per_level(num_blocks, "num_blocks")
+        decoder_stacks = encoder_stacks if decoder_num_blocks is None else _per_level(
+            decoder_num_blocks, "decoder_num_blocks"
         )
+
+        def unit(level: int, stacks: tuple[int, ...]) -> nn.Module:
+            if block == "naf":
+                return NAFStack(widths[level], stacks[level])
+            return ResidualDenseBlock(widths[level], growths[level], num_layers)
+
+        self.encoder_blocks = nn.ModuleList(unit(level, encoder_stacks) for level in range(NUM_LEVELS))
         self.fusions = nn.ModuleList(
             FrameFusion(
-                widths[level], num_frames, level in attention_at, level in local_at, num_spatial, num_temporal
+                widths[level], num_frames, level in attention_at, level in local_at, num_spatial, num_temporal,
+                attention_window,
             )
             for level in range(NUM_LEVELS)
         )
-        self.decoder_blocks = nn.ModuleList(
-            ResidualDenseBlock(widths[level], growths[level], num_layers) for level in range(NUM_LEVELS)
-        )
+        self.decoder_blocks = nn.ModuleList(unit(level, decoder_stacks) for level in range(NUM_LEVELS))
         # ups[l] lifts level l+1 to level l: 1×1 conv to 4× the target width, then pixel-shuffle.
         self.ups = nn.ModuleList(
             nn.Sequential(nn.Conv2d(widths[level + 1], 4 * widths[level], kernel_size=1), nn.PixelShuffle(2))

@@ -1,12 +1,15 @@
 """Building blocks shared by the vdeblur architectures."""
 
 from vdeblur.models.layers.attention import FactorizedSTAttention, NonLocalBlock
-from vdeblur.models.layers.blocks import LocalFusion, ResidualDenseBlock
+from vdeblur.models.layers.blocks import ChannelLayerNorm, LocalFusion, NAFBlock, NAFStack, ResidualDenseBlock
 from vdeblur.models.layers.shapes import check_clip, check_frame, check_sizes, pad_to_multiple, stack_frames
 
 __all__ = [
+    "ChannelLayerNorm",
     "FactorizedSTAttention",
     "LocalFusion",
+    "NAFBlock",
+    "NAFStack",
     "NonLocalBlock",
     "ResidualDenseBlock",
     "check_clip",
