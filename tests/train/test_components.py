@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from skimage.metrics import peak_signal_noise_ratio
 from torch import nn
 
 from vdeblur.train.config import LossConfig, OptimConfig
@@ -39,6 +40,14 @@ def test_content_losses_match_their_formulas() -> None:
     fft_l1 = (np.abs(spectrum.real).sum() + np.abs(spectrum.imag).sum()) / (2 * spectrum.size)
     with_fft = ContentLoss(LossConfig(kind="l1", fft_weight=0.1))(out, target).item()
     assert with_fft == pytest.approx(np.abs(d).mean() + 0.1 * fft_l1, rel=1e-5)
+
+
+def test_psnr_loss_is_minus_the_mean_frame_psnr_of_scikit_image() -> None:
+    out, target = torch.rand(3, 3, 16, 16), torch.rand(3, 3, 16, 16)
+    out[1] = target[1] + 0.01 * torch.randn(3, 16, 16)  # frames of very different error weigh alike
+    psnrs = [peak_signal_noise_ratio(t.double().numpy(), o.double().numpy(), data_range=1.0) for o, t in zip(out, target)]
+    loss = ContentLoss(LossConfig(kind="psnr"))(out, target).item()
+    assert loss == pytest.approx(-np.mean(psnrs), rel=1e-5)
 
 
 def test_ema_follows_the_recursion() -> None:

@@ -54,8 +54,10 @@ class DataConfig:
 
 @dataclass
 class OptimConfig:
-    """Adam and the learning-rate schedule (defined over ``train.max_steps``)."""
+    """The optimiser and the learning-rate schedule (defined over ``train.max_steps``)."""
 
+    # "adamw": decoupled weight decay (NAFNet's recipe, AdamW at lr 1e-3, betas 0.9/0.9); "adam": L2 in the gradient.
+    name: Literal["adam", "adamw"] = "adam"
     lr: float = 1e-4
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 0.0
@@ -72,7 +74,9 @@ class OptimConfig:
 class LossConfig:
     """The content loss between output and sharp frame."""
 
-    kind: Literal["l1", "charbonnier", "mse"] = "charbonnier"
+    # "psnr": -PSNR of each frame, averaged (NAFNet's loss): it weighs every frame's error relative to its size,
+    # so nearly-sharp frames are not drowned out by heavily blurred ones.
+    kind: Literal["l1", "charbonnier", "mse", "psnr"] = "charbonnier"
     charbonnier_eps: float = 1e-3
     fft_weight: float = 0.0  # weight of an L1 loss between the 2-D FFTs; 0 turns it off
 
@@ -153,6 +157,10 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             raise ConfigError(f"{where} must be a list of {len(args)} values, not {value!r}.")
         return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list, not {value!r}.")
+        return [_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)]
     if origin is dict or annotation is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where} must be a mapping, not {value!r}.")

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from vdeblur.io.atomic import atomic_output
 
-COLUMNS = ("step", "elapsed_s", "lr", "loss", "d_loss", "d_real", "d_fake", "val_psnr", "val_ssim")
+# elapsed_s: wall seconds spent in training steps; cpu_s: CPU seconds of the training process (all its threads)
+# in those steps, which a busy machine does not inflate as it does the wall time.
+COLUMNS = ("step", "elapsed_s", "cpu_s", "lr", "loss", "d_loss", "d_real", "d_fake", "val_psnr", "val_ssim")
 
 
 class Logbook:

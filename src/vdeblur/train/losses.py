@@ -14,6 +14,12 @@ def charbonnier(output: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -
     return torch.sqrt((output - target) ** 2 + eps * eps).mean()
 
 
+def psnr_loss(output: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Minus the mean over the batch of each frame's PSNR (peak 1): ``mean_b 10·log10(MSE_b + eps)``."""
+    mse = ((output - target) ** 2).flatten(1).mean(dim=1)
+    return 10.0 * torch.log10(mse + eps).mean()
+
+
 def fft_l1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference of the real and imaginary parts of the 2-D FFTs (over H, W)."""
     diff = torch.fft.rfft2(output.float()) - torch.fft.rfft2(target.float())
@@ -21,7 +27,7 @@ def fft_l1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 class ContentLoss(nn.Module):
-    """The configured pixel loss (L1, Charbonnier or MSE) plus an optional weighted frequency loss.
+    """The configured pixel loss (L1, Charbonnier, MSE or PSNR) plus an optional weighted frequency loss.
 
     Shape:
         output, target: ``(B, 3, H, W)``; returns a scalar. Computed in float32 even under autocast.
@@ -38,6 +44,8 @@ class ContentLoss(nn.Module):
             loss = F.l1_loss(output, target)
         elif kind == "mse":
             loss = F.mse_loss(output, target)
+        elif kind == "psnr":
+            loss = psnr_loss(output, target)
         else:
             loss = charbonnier(output, target, self.config.charbonnier_eps)
         if self.config.fft_weight > 0:

@@ -102,7 +102,8 @@ class Trainer:
         # inference); it changes memory layout only, not the weights' values or names.
         self.model = to_channels_last(create_model(config.model.name, **config.model.kwargs).to(device))
         self.loss_fn = ContentLoss(config.loss)
-        self.optimizer = torch.optim.Adam(
+        optimizer = torch.optim.AdamW if config.optim.name == "adamw" else torch.optim.Adam
+        self.optimizer = optimizer(
             self.model.parameters(), lr=config.optim.lr, betas=config.optim.betas, weight_decay=config.optim.weight_decay
         )
         self.scaler = torch.amp.GradScaler("cuda", enabled=train.precision == "fp16")
@@ -114,6 +115,7 @@ class Trainer:
 
         self.step = 0
         self.elapsed_s = 0.0
+        self.cpu_s = 0.0
         self.best_psnr: float | None = None
         self.last_metrics: dict[str, float] | None = None
         self.initial_steps = 0  # steps behind the train.init_from weights, so that weights record their whole history
@@ -184,6 +186,7 @@ class Trainer:
             restore_rng_state(state["rng"], self.device)
             self.step = int(state["step"])
             self.elapsed_s = float(state["elapsed_s"])
+            self.cpu_s = float(state.get("cpu_s", 0.0))  # not recorded by runs checkpointed before it was added
             self.best_psnr = state.get("best_psnr")
             self.initial_steps = int(state.get("initial_steps", 0))
             # A run checkpointed before data seeds were recorded drew from train.seed itself.
@@ -272,7 +275,7 @@ class Trainer:
         with loader_batches(self._loader()) as batches, stop_on_signals() as stop, progress:
             self.net.train()
             while self.step < last_step:
-                tick = time.monotonic()
+                tick, tick_cpu = time.monotonic(), time.process_time()
                 lr = self._set_learning_rate()
                 stats = self._train_step(next_batch(batches))
                 self.step += 1
@@ -280,6 +283,7 @@ class Trainer:
                     self.ema.update(self.model)
                 now = time.monotonic()
                 self.elapsed_s += now - tick
+                self.cpu_s += time.process_time() - tick_cpu
                 out_of_time = train.max_minutes is not None and now - session_start >= 60 * train.max_minutes
                 flags = self._agree(stats["loss"], stop, out_of_time)
                 if not math.isfinite(flags["loss"]):
@@ -333,7 +337,7 @@ class Trainer:
         count = running.pop("count")
         means = {key: value / count for key, value in running.items()}
         if self.logbook is not None:
-            self.logbook.add(step=self.step, elapsed_s=self.elapsed_s, lr=lr, **means)
+            self.logbook.add(step=self.step, elapsed_s=self.elapsed_s, cpu_s=self.cpu_s, lr=lr, **means)
         postfix = {"loss": f"{means['loss']:.4g}", "lr": f"{lr:.2g}"}
         if "d_real" in means:
             postfix.update(d_real=f"{means['d_real']:.2f}", d_fake=f"{means['d_fake']:.2f}")
@@ -377,6 +381,7 @@ class Trainer:
         save_state(self.state_path, {
             "step": self.step,
             "elapsed_s": self.elapsed_s,
+            "cpu_s": self.cpu_s,
             "best_psnr": self.best_psnr,
             "initial_steps": self.initial_steps,
             "data_seed": self.data_seed,
