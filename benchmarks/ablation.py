@@ -1,0 +1,241 @@
+"""Recipe ablations at equal CPU time → the "Ablations" section of BENCHMARKS.md.
+
+Every candidate of a plan (a YAML file, e.g. ``benchmarks/ablations.yaml``) trains from scratch for the same
+CPU-time budget on the same machine, one candidate at a time, and is then scored on the validation split and on
+the benchmark set. Equal time, not equal steps, is the comparison that matters when CPU time is the budget.
+
+How a budget becomes steps: a candidate's CPU seconds per step are measured first (``calibrate``: a short run of
+every candidate; the trainer logs the CPU time of its process in steps, ``cpu_s``). Its step budget is then
+``budget_minutes · 60 / cpu_s_per_step``, and its cosine schedule spans exactly those steps. Training itself is
+then deterministic in (seed, step) and resumable. Calibration runs with one thread (``train.threads=1``): the CPU
+time of a one-thread process is what its wall time would be on an idle core, and unlike wall time it is not
+inflated by other work on the machine, so the budgets stay equal while the machine is shared. Training then runs
+with the plan's thread count, which changes only how long the fixed number of steps takes.
+
+    python benchmarks/ablation.py calibrate --plan benchmarks/ablations.yaml --runs /work/runs/ablation
+    nohup python benchmarks/ablation.py run --plan benchmarks/ablations.yaml --runs /work/runs/ablation &
+    python benchmarks/ablation.py table --plan benchmarks/ablations.yaml --runs /work/runs/ablation
+
+Each candidate is calibrated just before it trains. Re-running ``run`` resumes: a finished candidate is skipped, an interrupted one resumes from its checkpoint, and
+a finished one whose scores are missing is scored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vdeblur.train.config import from_dict
+
+REPO = Path(__file__).resolve().parent.parent
+CALIBRATION_STEPS = 30  # steps per calibration round; the first WARMUP_STEPS are not timed
+WARMUP_STEPS = 10
+
+
+@dataclass
+class Candidate:
+    """One row of the ablation: a training config, overrides, and what to measure after training."""
+
+    name: str
+    config: str  # a YAML file under configs/, relative to the repository
+    set: list[str] = field(default_factory=list)  # extra `--set key=value` overrides
+    zero_attention: bool = False  # also score the trained model with its attention outputs zeroed
+    note: str = ""
+
+
+@dataclass
+class Plan:
+    """A list of candidates that share a budget and data."""
+
+    budget_minutes: float
+    data: str
+    bench: str
+    candidates: list[Candidate]
+    common_set: list[str] = field(default_factory=list)  # overrides for every candidate (precision)
+    train_threads: int = 2  # threads while training; calibration always uses one
+    calibration_rounds: int = 2
+
+
+def load_plan(path: Path) -> Plan:
+    return from_dict(Plan, yaml.safe_load(path.read_text()), where=str(path))
+
+
+def isa() -> str:
+    """The CPU's matrix ISA as the project reports it beside speed figures."""
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    found = "AMX" if "amx_bf16" in flags else "AVX-512 BF16, no AMX" if "avx512_bf16" in flags else platform.machine()
+    return f"{found} (capped at {cap})" if cap else found
+
+
+def _train_command(plan: Plan, candidate: Candidate, run_dir: Path, overrides: list[str]) -> list[str]:
+    command = [
+        sys.executable, "-m", "vdeblur", "train", "--config", str(REPO / candidate.config), "--data", plan.data,
+        "--run-dir", str(run_dir),
+    ]
+    for override in [*plan.common_set, *candidate.set, *overrides]:
+        command += ["--set", override]
+    return command
+
+
+def _log_rows(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "log.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _seconds_per_step(run_dir: Path) -> float:
+    """CPU seconds per training step between WARMUP_STEPS and the last logged step (validation excluded)."""
+    rows = [row for row in _log_rows(run_dir) if row.get("loss")]
+    by_step = {int(row["step"]): float(row["cpu_s"]) for row in rows}
+    last = max(by_step)
+    return (by_step[last] - by_step[WARMUP_STEPS]) / (last - WARMUP_STEPS)
+
+
+def calibrate(plan: Plan, candidate: Candidate, runs: Path) -> float:
+    """Median CPU seconds per step of ``candidate`` over ``plan.calibration_rounds`` short runs; cached in
+    calibration.json, so that a resumed plan keeps the step budgets it started with."""
+    path = runs / "calibration.json"
+    done: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {"rounds": {}}
+    times = done["rounds"].setdefault(candidate.name, [])
+    while len(times) < plan.calibration_rounds:
+        scratch = runs / "_calibration" / candidate.name
+        shutil.rmtree(scratch, ignore_errors=True)
+        overrides = ["train.threads=1", f"train.max_steps={CALIBRATION_STEPS}", "train.val_every=1000000",
+                     "train.checkpoint_every=1000000", "train.log_every=10"]
+        subprocess.run(_train_command(plan, candidate, scratch, overrides), check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        times.append(_seconds_per_step(scratch))
+        shutil.rmtree(scratch)
+        done["isa"] = isa()
+        path.write_text(json.dumps(done, indent=2) + "\n")
+        print(f"calibration: {candidate.name} {times[-1]:.3f} CPU s/step", flush=True)
+    return statistics.median(times)
+
+
+def budget_steps(plan: Plan, seconds_per_step: float) -> int:
+    return max(100, round(plan.budget_minutes * 60 / seconds_per_step))
+
+
+def zero_attention_copy(weights: Path, out: Path) -> Path:
+    """``weights`` with every attention output projection zeroed: the attention then adds nothing."""
+    from vdeblur.checkpoint import load_model, read_weights, save_weights
+
+    model = load_model(weights)
+    _, metadata = read_weights(weights)
+    zeroed = 0
+    for module in model.modules():
+        attention = getattr(module, "attention", None)
+        if attention is not None and hasattr(attention, "out"):
+            attention.out.weight.data.zero_()
+            attention.out.bias.data.zero_()
+            zeroed += 1
+    if not zeroed:
+        raise SystemExit(f"{weights} has no attention to zero")
+    save_weights(out, model, {key: value for key, value in metadata.items() if key not in ("model", "model_kwargs")})
+    return out
+
+
+def score(weights: Path, data: str, split: str, out: Path) -> dict[str, Any]:
+    """Evaluate weights on a split in fp32 (scores do not depend on the machine's precision choice)."""
+    if not out.exists():
+        subprocess.run(
+            [sys.executable, "-m", "vdeblur", "eval", "--data", data, "--split", split, "--model", str(weights),
+             "--json", str(out)],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+    return json.loads(out.read_text())
+
+
+def run(plan: Plan, runs: Path) -> None:
+    for candidate in plan.candidates:
+        folder = runs / candidate.name
+        run_dir = folder / "run"
+        speed = calibrate(plan, candidate, runs)
+        steps = budget_steps(plan, speed)
+        overrides = [f"train.threads={plan.train_threads}", f"train.max_steps={steps}",
+                     f"train.val_every={max(1, steps // 4)}",
+                     "train.checkpoint_every=200", "train.checkpoint_minutes=5"]
+        folder.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        print(f"{candidate.name}: {steps} steps at {speed:.3f} CPU s/step", flush=True)
+        subprocess.run(_train_command(plan, candidate, run_dir, overrides), check=True)
+        wall = folder / "wall_s.txt"
+        previous = float(wall.read_text()) if wall.exists() else 0.0
+        wall.write_text(f"{previous + time.monotonic() - started:.0f}\n")
+        best = run_dir / "best.safetensors"
+        score(best, plan.data, "test", folder / "val.json")
+        score(best, plan.bench, "test", folder / "bench.json")
+        if candidate.zero_attention:
+            zeroed = folder / "zero_attention.safetensors"
+            if not zeroed.exists():
+                zero_attention_copy(best, zeroed)
+            score(zeroed, plan.data, "test", folder / "val_zero_attention.json")
+            score(zeroed, plan.bench, "test", folder / "bench_zero_attention.json")
+
+
+def _cell(path: Path) -> str:
+    if not path.exists():
+        return "–"
+    scores = json.loads(path.read_text())
+    return f"{scores['psnr']:.2f} / {scores['ssim']:.4f}"
+
+
+def table(plan: Plan, runs: Path) -> str:
+    calibration = json.loads((runs / "calibration.json").read_text())
+    speeds = {name: statistics.median(times) for name, times in calibration["rounds"].items()}
+    lines = [
+        f"Budget {plan.budget_minutes:g} CPU minutes of one-thread training per candidate (steps fixed by a one-thread "
+        f"calibration; trained with {plan.train_threads} threads); ISA: {calibration['isa']}.",
+        "",
+        "| candidate | CPU s/step (1 thread) | steps | CPU time (min) | wall time (min) | validation PSNR / SSIM "
+        "| benchmark PSNR / SSIM | benchmark, attention zeroed |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for candidate in plan.candidates:
+        folder = runs / candidate.name
+        log = folder / "run" / "log.csv"
+        rows = _log_rows(folder / "run") if log.exists() else []
+        steps = max((int(row["step"]) for row in rows), default=0)
+        cpu = max((float(row["cpu_s"]) for row in rows if row.get("cpu_s")), default=0.0) / 60
+        wall = max((float(row["elapsed_s"]) for row in rows), default=0.0) / 60
+        zero = _cell(folder / "bench_zero_attention.json") if candidate.zero_attention else "n/a"
+        lines.append(
+            f"| {candidate.name} | {speeds.get(candidate.name, float('nan')):.2f} | {steps} | {cpu:.0f} | {wall:.0f} "
+            f"| {_cell(folder / 'val.json')} | {_cell(folder / 'bench.json')} | {zero} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["calibrate", "run", "table"])
+    parser.add_argument("--plan", type=Path, default=REPO / "benchmarks" / "ablations.yaml")
+    parser.add_argument("--runs", type=Path, default=Path("/work/runs/ablation"))
+    args = parser.parse_args()
+    plan = load_plan(args.plan)
+    args.runs.mkdir(parents=True, exist_ok=True)
+    if args.action == "calibrate":
+        for candidate in plan.candidates:
+            seconds = calibrate(plan, candidate, args.runs)
+            print(f"{candidate.name}: {seconds:.3f} CPU s/step -> {budget_steps(plan, seconds)} steps")
+    elif args.action == "run":
+        run(plan, args.runs)
+    else:
+        print(table(plan, args.runs))
+
+
+if __name__ == "__main__":
+    main()
