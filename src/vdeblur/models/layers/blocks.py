@@ -25,6 +25,9 @@ class ResidualDenseBlock(nn.Module):
 
     def __init__(self, channels: int, growth: int, num_layers: int) -> None:
         super().__init__()
+        # Read by the fused inference copy (infer/fusion.py) to split the concatenations into their parts.
+        self.channels = channels
+        self.growth = growth
         self.layers = nn.ModuleList(
             nn.Conv2d(channels + i * growth, growth, kernel_size=3, padding=1) for i in range(num_layers)
         )
@@ -61,6 +64,9 @@ class LocalFusion(nn.Module):
 
     def __init__(self, channels: int, num_frames: int) -> None:
         super().__init__()
+        # Read by the fused inference copy (infer/fusion.py) to split the frames' concatenation.
+        self.channels = channels
+        self.num_frames = num_frames
         self.mix = nn.Conv2d(num_frames * channels, channels, kernel_size=1)
         self.spread = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
         self.refine = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
