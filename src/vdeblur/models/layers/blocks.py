@@ -48,7 +48,7 @@ class LocalFusion(nn.Module):
     """Spatially aligned fusion: the T frames' features concatenated and mixed by convolutions.
 
     Factorized attention hands every reference pixel a mixture of *global* descriptors, so it cannot move a
-    neighbour's detail to the same place in the reference frame (DESIGN §3). This block can: within its
+    neighbour's detail to the same place in the reference frame (docs/DESIGN.md §3.1). This block can: within its
     receptive field (two 3×3 convs, ±2 positions at its scale) a neighbour's features at and around a pixel feed
     that pixel directly. It returns a correction to add to the reference features, or, given ``base``, the sum.
 
