@@ -1,7 +1,7 @@
 """The `vdeblur` command: one entry point, one module per subcommand.
 
-Each subcommand lives in its own module exposing ``HELP`` (one line), ``add_arguments(parser)`` and
-``run(args) -> int``. Modules are imported only when their subcommand runs, so ``vdeblur --help`` is fast.
+Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``; its one-line
+help is in :data:`SUBCOMMANDS`. Modules are imported only when their subcommand runs, so ``vdeblur --help`` is fast.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """PSNR and SSIM by the protocol of the published video-deblurring tables.
 
-The protocol (DESIGN.md §6): RGB images, the output quantised to 8 bits, data range 255, no border crop; SSIM with
+The protocol (docs/DESIGN.md §6): RGB images, the output quantised to 8 bits, data range 255, no border crop; SSIM with
 a Gaussian window (σ = 1.5, truncated at 3.5σ, i.e. 11×11), population covariance, computed per channel and
 averaged — the same numbers as scikit-image's
 ``structural_similarity(a, b, channel_axis=-1, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,

@@ -1,4 +1,4 @@
-"""Factorized attention against a direct loop implementation of DESIGN §2 equations 1–6, and the non-local
+"""Factorized attention against a direct loop implementation of docs/DESIGN.md §2 equations 1–6, and the non-local
 block against its own loop reference (Wang et al. 2018)."""
 
 from __future__ import annotations

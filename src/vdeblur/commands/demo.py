@@ -21,7 +21,6 @@ from vdeblur.io.images import write_image
 from vdeblur.io.video import iter_video_frames
 from vdeblur.metrics import MetricTable
 
-HELP = "deblur the bundled sample with the shipped model and show the result"
 # Marks a folder as the demo's own, so that a re-run may replace its results but never a user's files.
 MARKER = ".vdeblur-demo"
 RESULTS = ("deblurred.mp4", "side_by_side.mp4", "compare.png")

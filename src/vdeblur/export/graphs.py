@@ -19,6 +19,7 @@ from torch import nn
 from torch.utils import _pytree as pytree  # the flattening torch.export itself uses; no public equivalent yet
 
 from vdeblur.errors import UserError
+from vdeblur.models.streaming import streams
 
 WINDOW, ENCODER, DECODER = "window", "encoder", "decoder"
 
@@ -100,11 +101,6 @@ class DecoderGraph(nn.Module):
             for t in range(len(leaves) // k)
         ]
         return self.model.decode_window(features, reference)
-
-
-def supports_streaming(model: nn.Module) -> bool:
-    """True if ``model`` can be split into an encoder and a decoder (``supports_feature_cache``)."""
-    return bool(getattr(model, "supports_feature_cache", False))
 
 
 def feature_structure(model: nn.Module, frame: torch.Tensor) -> tuple[pytree.TreeSpec, list[torch.Tensor]]:
@@ -192,7 +188,7 @@ def plan_graphs(model: nn.Module, height: int, width: int, streaming: bool) -> l
     ]
     if not streaming:
         return plans
-    if not supports_streaming(model):
+    if not streams(model):
         raise UserError(
             f"Model '{getattr(model, 'model_name', type(model).__name__)}' has no feature caching, so it cannot be "
             "split into an encoder and a decoder; export it without --streaming."

@@ -24,6 +24,7 @@ from vdeblur.errors import UserError
 from vdeblur.export.graphs import DECODER, ENCODER, WINDOW, GraphInfo, part_path
 from vdeblur.export.onnx_export import export_onnx, read_onnx_info
 from vdeblur.models.layers.shapes import check_frame, pad_to_multiple
+from vdeblur.models.streaming import streams
 
 Features = tuple[torch.Tensor, ...]
 
@@ -103,7 +104,7 @@ class OnnxRuntimeModel(nn.Module):
     @classmethod
     def from_module(cls, model: nn.Module, threads: int | None = None) -> OnnxRuntimeModel:
         """Export ``model`` (with its halves, if it caches features) to a temporary folder and open it."""
-        streaming = bool(getattr(model, "supports_feature_cache", False))
+        streaming = streams(model)
         side = 4 * int(getattr(model, "size_multiple", 1))
         with tempfile.TemporaryDirectory(prefix="vdeblur-onnx-") as folder:
             path = Path(folder) / "model.onnx"

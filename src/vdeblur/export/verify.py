@@ -7,6 +7,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from vdeblur.models.streaming import streams
+
 
 def largest_difference(model: nn.Module, files: list[Path], fmt: str, height: int, width: int) -> float:
     """Largest absolute difference between ``model`` and its export on a random clip of ``height × width``.
@@ -34,7 +36,7 @@ def _run_onnx(files: list[Path], clip: torch.Tensor) -> list[torch.Tensor]:
 
     runtime = OnnxRuntimeModel.load(files[0])
     results = [runtime(clip)]
-    if runtime.supports_feature_cache:
+    if streams(runtime):
         features = [runtime.encode_frame(clip[:, t]) for t in range(clip.shape[1])]
         results.append(runtime.decode_window(features, clip[:, clip.shape[1] // 2]))
     return results

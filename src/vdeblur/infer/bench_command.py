@@ -11,8 +11,6 @@ from pathlib import Path
 from vdeblur.argtypes import positive_int
 from vdeblur.checkpoint import DEFAULT_MODEL
 
-HELP = "measure frames/s and memory of a model on this machine"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``bench`` options to ``parser``."""

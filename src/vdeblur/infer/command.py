@@ -19,8 +19,6 @@ from vdeblur.infer.sources import is_video_output, list_images, list_videos
 if TYPE_CHECKING:
     from vdeblur.infer.deblurrer import Deblurrer
 
-HELP = "deblur a video file, a folder of frames, or many videos"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``deblur`` options to ``parser``."""

@@ -27,6 +27,7 @@ from vdeblur.infer.tiling import TileConfig, TilePlan
 from vdeblur.infer.windows import sliding_windows
 from vdeblur.layout import to_channels_last
 from vdeblur.models.layers.shapes import pad_to_multiple
+from vdeblur.models.streaming import streams
 
 # Activation estimates miss temporaries inside modules; this factor covers them.
 _SAFETY = 2.0
@@ -45,8 +46,8 @@ class WindowEngine:
     """Apply a deblurring model to clips and frame streams, tiled and cached as memory allows.
 
     Args:
-        model: a model following ``docs/INTERFACES.md`` (``forward(clip)``, ``num_frames``; optionally
-            ``supports_feature_cache``, ``encode_frame``, ``decode_window``, ``size_multiple``).
+        model: a model following ``docs/INTERFACES.md`` (``forward(clip)``, ``num_frames``; optionally the
+            streaming contract :class:`~vdeblur.models.streaming.StreamingModel`).
         device: where the model runs (the model is moved there).
         dtype: autocast dtype (``torch.bfloat16``) or None for float32.
         tile: tile side in pixels; None picks it from free memory; 0 never tiles.
@@ -107,7 +108,7 @@ class WindowEngine:
         self.tile_config = tile_config
         self.num_frames = int(getattr(model, "num_frames", 1))
         self.size_multiple = int(getattr(model, "size_multiple", 1))
-        can_cache = bool(getattr(model, "supports_feature_cache", False))
+        can_cache = streams(model)
         self.cache_features = can_cache and cache_features is not False
         self._cache_forced = cache_features is True
         self.memory_fraction = memory_fraction

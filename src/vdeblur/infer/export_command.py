@@ -8,8 +8,6 @@ from pathlib import Path
 from vdeblur.checkpoint import DEFAULT_MODEL
 from vdeblur.errors import UserError
 
-HELP = "export a model to ONNX or TorchScript"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``export`` options to ``parser``."""

@@ -236,9 +236,8 @@ class FusedResidualDenseBlock(nn.Module):
 
     def __init__(self, block: ResidualDenseBlock, dtype: torch.dtype) -> None:
         super().__init__()
-        first = block.layers[0]
         # Layer i sees the block input and the outputs of layers 0..i-1.
-        parts = [first.in_channels] + [first.out_channels] * len(block.layers)
+        parts = [block.channels] + [block.growth] * len(block.layers)
         self.layers = [_ConcatConv(layer, dtype, parts[: index + 1]) for index, layer in enumerate(block.layers)]
         self.fuse = _ConcatConv(block.fuse, dtype, parts, chain_from=_CHAIN_1X1_FROM)
 
@@ -256,8 +255,7 @@ class FusedLocalFusion(nn.Module):
 
     def __init__(self, block: LocalFusion, dtype: torch.dtype) -> None:
         super().__init__()
-        num_frames = block.mix.in_channels // block.spread.in_channels
-        self.mix = _ConcatConv(block.mix, dtype, [block.spread.in_channels] * num_frames, chain_from=_CHAIN_1X1_FROM)
+        self.mix = _ConcatConv(block.mix, dtype, [block.channels] * block.num_frames, chain_from=_CHAIN_1X1_FROM)
         self.spread, self.refine = (_FusedConv(conv, dtype) for conv in (block.spread, block.refine))
 
     def forward(self, frames: Sequence[torch.Tensor], base: torch.Tensor | None = None) -> torch.Tensor:

@@ -8,6 +8,7 @@ from vdeblur.models.dblrnet import DBLRGANDiscriminator, DBLRNet
 from vdeblur.models.layers import FactorizedSTAttention, NonLocalBlock
 from vdeblur.models.registry import create_discriminator, create_model, list_models
 from vdeblur.models.stanet import STANet
+from vdeblur.models.streaming import StreamingModel, streams
 
 __all__ = [
     "DBLRGANDiscriminator",
@@ -15,7 +16,9 @@ __all__ = [
     "FactorizedSTAttention",
     "NonLocalBlock",
     "STANet",
+    "StreamingModel",
     "create_discriminator",
     "create_model",
     "list_models",
+    "streams",
 ]

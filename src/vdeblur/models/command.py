@@ -8,8 +8,6 @@ from vdeblur.errors import UserError
 from vdeblur.models.cost import ModelCost, measure_cost
 from vdeblur.models.registry import list_models
 
-HELP = "list every model with parameters, GFLOPs per frame at 1280x720 and T"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``models`` options to ``parser``."""

@@ -15,6 +15,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from vdeblur.models.registry import create_model
+from vdeblur.models.streaming import streams
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def measure_cost(
         with torch.no_grad():
             window = _gflops(lambda: model(clip))
             streaming = None
-            if getattr(model, "supports_feature_cache", False):
+            if streams(model):
                 multiple = model.size_multiple
                 frame = torch.empty(1, 3, -(-height // multiple) * multiple, -(-width // multiple) * multiple)
                 holder: list[tuple[torch.Tensor, ...]] = []

@@ -1,4 +1,4 @@
-"""DBLRNet (3D convolutions, then 2D residual blocks) and the DBLRGAN discriminator (DESIGN §4, seed 001)."""
+"""DBLRNet (3D convolutions, then 2D residual blocks) and the DBLRGAN discriminator (docs/DESIGN.md §4)."""
 
 from __future__ import annotations
 

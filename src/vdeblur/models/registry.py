@@ -64,7 +64,7 @@ def sta_cpu(**overrides: Any) -> STANet:
     """The first shipped CPU model (the default before ``sta-wide``): T=5, factorized attention at 1/4 and 1/8
     scale plus a local path at both.
 
-    Attention alone gives each pixel a mixture of global descriptors and did not beat one frame (DESIGN §3);
+    Attention alone gives each pixel a mixture of global descriptors and did not beat one frame (docs/DESIGN.md §3.1);
     the local path (the 5 frames' features concatenated and mixed by convs) lets aligned neighbour detail in.
     """
     preset = dict(

@@ -1,4 +1,4 @@
-"""STANet: a per-frame encoder, fusion of the T frames at chosen levels, and a decoder (DESIGN §3, seed 000).
+"""STANet: a per-frame encoder, fusion of the T frames at chosen levels, and a decoder (docs/DESIGN.md §3).
 
 The encoder is shared by all frames and sees one frame at a time, so in a sliding window over a video each
 frame's features can be computed once and reused by the T windows that contain it (``encode_frame`` /

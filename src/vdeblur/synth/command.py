@@ -8,8 +8,6 @@ from vdeblur.argtypes import non_negative_int
 from vdeblur.synth.config import CODECS, SynthConfig
 from vdeblur.synth.pipeline import synthesize
 
-HELP = "make blurred/sharp training pairs from sharp videos, frames or photos"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `vdeblur synth`."""

@@ -10,8 +10,6 @@ from typing import Any
 from vdeblur.device import DEVICE_CHOICES, select_device
 from vdeblur.train.config import RunConfig, load_config, parse_override
 
-HELP = "train a model (resumable; torchrun for several processes)"
-
 # Command-line shorthands for the keys changed most often: option destination -> config key.
 SHORTHANDS = {
     "model": "model.name",

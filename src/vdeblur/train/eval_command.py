@@ -11,7 +11,6 @@ from vdeblur.checkpoint import DEFAULT_MODEL
 from vdeblur.argtypes import non_negative_int, positive_int
 from vdeblur.device import DEVICE_CHOICES
 
-HELP = "score a model on a dataset with the published PSNR/SSIM protocol"
 INPUT_BASELINE = "input"
 
 

@@ -57,10 +57,6 @@ class TrainResult:
     last_metrics: dict[str, float] | None
 
 
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if isinstance(model, DistributedDataParallel) else model
-
-
 class Trainer:
     """Trains ``config.model`` on ``config.data`` into ``config.run_dir``; resumes when the run exists.
 

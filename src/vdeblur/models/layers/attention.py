@@ -1,7 +1,7 @@
 """Fusing the T frames of a clip into the reference frame: factorized attention and the non-local baseline.
 
 Both blocks take per-frame features ``x`` of shape ``(B, T, C, H, W)`` and a reference index and return
-features for the reference frame, ``(B, C, H, W)``. Equation numbers refer to DESIGN.md §2 (seed 000).
+features for the reference frame, ``(B, C, H, W)``. Equation numbers refer to docs/DESIGN.md §2.
 """
 
 from __future__ import annotations

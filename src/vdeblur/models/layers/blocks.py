@@ -25,6 +25,9 @@ class ResidualDenseBlock(nn.Module):
 
     def __init__(self, channels: int, growth: int, num_layers: int) -> None:
         super().__init__()
+        # Read by the fused inference copy (infer/fusion.py) to split the concatenations into their parts.
+        self.channels = channels
+        self.growth = growth
         self.layers = nn.ModuleList(
             nn.Conv2d(channels + i * growth, growth, kernel_size=3, padding=1) for i in range(num_layers)
         )
@@ -45,7 +48,7 @@ class LocalFusion(nn.Module):
     """Spatially aligned fusion: the T frames' features concatenated and mixed by convolutions.
 
     Factorized attention hands every reference pixel a mixture of *global* descriptors, so it cannot move a
-    neighbour's detail to the same place in the reference frame (DESIGN §3). This block can: within its
+    neighbour's detail to the same place in the reference frame (docs/DESIGN.md §3.1). This block can: within its
     receptive field (two 3×3 convs, ±2 positions at its scale) a neighbour's features at and around a pixel feed
     that pixel directly. It returns a correction to add to the reference features, or, given ``base``, the sum.
 
@@ -61,6 +64,9 @@ class LocalFusion(nn.Module):
 
     def __init__(self, channels: int, num_frames: int) -> None:
         super().__init__()
+        # Read by the fused inference copy (infer/fusion.py) to split the frames' concatenation.
+        self.channels = channels
+        self.num_frames = num_frames
         self.mix = nn.Conv2d(num_frames * channels, channels, kernel_size=1)
         self.spread = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
         self.refine = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
