@@ -54,3 +54,13 @@ def test_demo_folder_is_new_empty_or_an_earlier_demos(tmp_path) -> None:
     claim_folder(tmp_path / "new" / "demo")
     with pytest.raises(UserError, match="not a folder"):
         claim_folder(mine / "holiday.mp4")
+
+
+def test_a_stopped_demo_leaves_no_result_and_no_temporary_file(tmp_path, monkeypatch, capsys, stop) -> None:
+    from vdeblur.commands.demo import MARKER
+    from vdeblur.io import video as video_io
+
+    stop.at_call(monkeypatch, video_io.VideoWriter, "write", call=5)
+    assert main(["demo", "--output", str(tmp_path / "demo"), "--model", "single-frame", "--quiet"]) == stop.status
+    assert capsys.readouterr().err == f"vdeblur demo: {stop.message}\n"
+    assert [p.name for p in (tmp_path / "demo").iterdir()] == [MARKER]

@@ -149,24 +149,17 @@ def test_checkpoint_of_another_architecture(tmp_path: Path, video_file: Path, ca
     assert "does not fit" in message
 
 
-def test_interrupted_run_leaves_nothing(tmp_path: Path, video_file: Path, tiny_weights: Path, monkeypatch) -> None:
-    """Ctrl-C in the middle of encoding: exit 130 and neither the output nor a temporary file remains."""
+def test_interrupted_run_leaves_nothing(
+    tmp_path: Path, video_file: Path, tiny_weights: Path, monkeypatch, stop, capsys
+) -> None:
+    """Stopped in the middle of encoding: exit 128 + signal, one line, neither the output nor a temporary file."""
     from vdeblur.io import video as video_io
 
-    calls = 0
-    original = video_io.VideoWriter.write
-
-    def interrupt(self, *args, **kwargs):
-        nonlocal calls
-        calls += 1
-        if calls == 5:
-            raise KeyboardInterrupt
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(video_io.VideoWriter, "write", interrupt)
+    stop.at_call(monkeypatch, video_io.VideoWriter, "write", call=5)
     before = set(tmp_path.rglob("*"))
     args = ["deblur", str(video_file), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_weights), "--quiet"]
-    assert main(args) == 130
+    assert main(args) == stop.status
+    assert capsys.readouterr().err == f"vdeblur deblur: {stop.message}\n"
     assert set(tmp_path.rglob("*")) == before
 
 
