@@ -5,17 +5,22 @@ from __future__ import annotations
 import re
 
 import av
-import pytest
 import numpy as np
+import pytest
+from av.video.reformatter import Interpolation
 from skimage.metrics import peak_signal_noise_ratio
 
 from vdeblur.cli import main
 from vdeblur.commands.demo import sample_files
 
 
+# A player interpolates the 4:2:0 chroma (bilinear); PyAV's default same-size conversion repeats each sample.
+PLAYER = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
+
+
 def _decode(path) -> list[np.ndarray]:
     with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+        return [frame.to_ndarray(format="rgb24", interpolation=PLAYER) for frame in container.decode(video=0)]
 
 
 def test_demo_writes_every_frame_and_reports_the_input_psnr_skimage_computes(tmp_path, capsys):
