@@ -39,18 +39,18 @@ def interruption_message(interruption: KeyboardInterrupt) -> str:
     return "interrupted." if signum is None else f"interrupted by {signal.Signals(signum).name}."
 
 
-def _interrupt_once() -> Any:
-    """A signal handler raising :class:`Interrupted` the first time; later signals are ignored, so that the
-    clean-up the first one started can finish."""
+def _once(stop: Any) -> Any:
+    """A signal handler raising ``stop(signum)`` the first time; later signals are ignored, so that the clean-up
+    the first one started can finish."""
     stopping = False
 
-    def interrupt(signum: int, frame: Any) -> None:
+    def handle(signum: int, frame: Any) -> None:
         nonlocal stopping
         if not stopping:
             stopping = True
-            raise Interrupted(signum)
+            raise stop(signum)
 
-    return interrupt
+    return handle
 
 
 @contextmanager
@@ -63,7 +63,7 @@ def interrupt_on_signals(signals: tuple[signal.Signals, ...] = TERMINATING_SIGNA
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    handler = _interrupt_once()
+    handler = _once(Interrupted)
     previous = {sig: signal.signal(sig, handler) for sig in signals}
     try:
         yield
@@ -72,12 +72,14 @@ def interrupt_on_signals(signals: tuple[signal.Signals, ...] = TERMINATING_SIGNA
             signal.signal(sig, old)
 
 
-def interrupt_worker_on_signals() -> None:
-    """``initializer`` of a process pool: SIGTERM and SIGHUP raise :class:`Interrupted` in the worker for good.
+def exit_worker_on_signals() -> None:
+    """``initializer`` of a process pool: Ctrl-C, SIGTERM and SIGHUP end the worker with ``SystemExit``.
 
-    ``Pool.terminate`` (which leaving a ``with Pool`` block calls) ends the workers with SIGTERM; with this they
-    unwind through their clean-up as the main process does, instead of dying with their temporary files.
+    Ctrl-C reaches every process of the terminal's group, and ``Pool.terminate`` (which leaving a ``with Pool``
+    block calls) ends the workers with SIGTERM. Either way the worker unwinds through its clean-up (temporary
+    folders) instead of dying with them, and exits with 128 + the signal without the traceback multiprocessing
+    prints for any other exception; the main process reports the stop.
     """
-    handler = _interrupt_once()
-    for sig in TERMINATING_SIGNALS:
+    handler = _once(lambda signum: SystemExit(128 + signum))
+    for sig in (signal.SIGINT, *TERMINATING_SIGNALS):
         signal.signal(sig, handler)

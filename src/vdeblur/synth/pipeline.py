@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from vdeblur.errors import UserError
 from vdeblur.infer.outputs import atomic_folder
-from vdeblur.interrupts import interrupt_worker_on_signals
+from vdeblur.interrupts import exit_worker_on_signals
 from vdeblur.io.images import quantize, write_image
 from vdeblur.synth.build import MAX_SAMPLES, SAMPLE_SPACING_PX, Plan, plan_still, plan_video
 from vdeblur.synth.color import linear_to_srgb
@@ -191,7 +191,7 @@ def synthesize(
     with tqdm(total=len(todo), unit="seq", desc=f"synth {split}") as bar, contextlib.ExitStack() as stack:
         if workers > 1 and len(todo) > 1:
             processes = stack.enter_context(multiprocessing.get_context("spawn").Pool(
-                min(workers, len(todo)), initializer=interrupt_worker_on_signals))
+                min(workers, len(todo)), initializer=exit_worker_on_signals))
             results = processes.imap_unordered(_run_job, arguments)
         else:
             results = map(_run_job, arguments)
