@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from vdeblur import __version__
 from vdeblur.allocator import keep_freed_memory
 from vdeblur.errors import UserError
+from vdeblur.interrupts import exit_status, interrupt_on_signals, interruption_message
 
 # name -> (module, one-line help). Kept here, not discovered, so the command set is explicit.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -51,7 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     module = importlib.import_module(SUBCOMMANDS[args.command][0])
     try:
-        return int(module.run(args) or 0)
+        # SIGTERM and SIGHUP clean up as Ctrl-C does: no command leaves a temporary file behind when stopped.
+        with interrupt_on_signals():
+            return int(module.run(args) or 0)
     except UserError as exc:
         print(f"vdeblur {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -60,9 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # a file) still ends in one sentence; the writers have already removed their temporary files.
         print(f"vdeblur {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"vdeblur {args.command}: interrupted.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(f"vdeblur {args.command}: {interruption_message(exc)}", file=sys.stderr)
+        return exit_status(exc)
 
 
 def describe_os_error(exc: OSError) -> str:

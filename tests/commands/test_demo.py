@@ -5,17 +5,22 @@ from __future__ import annotations
 import re
 
 import av
-import pytest
 import numpy as np
+import pytest
+from av.video.reformatter import Interpolation
 from skimage.metrics import peak_signal_noise_ratio
 
 from vdeblur.cli import main
 from vdeblur.commands.demo import sample_files
 
 
+# A player interpolates the 4:2:0 chroma (bilinear); PyAV's default same-size conversion repeats each sample.
+PLAYER = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
+
+
 def _decode(path) -> list[np.ndarray]:
     with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+        return [frame.to_ndarray(format="rgb24", interpolation=PLAYER) for frame in container.decode(video=0)]
 
 
 def test_demo_writes_every_frame_and_reports_the_input_psnr_skimage_computes(tmp_path, capsys):
@@ -54,3 +59,13 @@ def test_demo_folder_is_new_empty_or_an_earlier_demos(tmp_path) -> None:
     claim_folder(tmp_path / "new" / "demo")
     with pytest.raises(UserError, match="not a folder"):
         claim_folder(mine / "holiday.mp4")
+
+
+def test_a_stopped_demo_leaves_no_result_and_no_temporary_file(tmp_path, monkeypatch, capsys, stop) -> None:
+    from vdeblur.commands.demo import MARKER
+    from vdeblur.io import video as video_io
+
+    stop.at_call(monkeypatch, video_io.VideoWriter, "write", call=5)
+    assert main(["demo", "--output", str(tmp_path / "demo"), "--model", "single-frame", "--quiet"]) == stop.status
+    assert capsys.readouterr().err == f"vdeblur demo: {stop.message}\n"
+    assert [p.name for p in (tmp_path / "demo").iterdir()] == [MARKER]

@@ -38,6 +38,20 @@ def test_export_streaming_onnx_from_a_weights_file(tiny_weights: Path, tmp_path:
     assert difference < 1e-4
 
 
+def test_a_stopped_export_leaves_no_file(tiny_weights: Path, tmp_path: Path, monkeypatch, capsys, stop) -> None:
+    from vdeblur.export import torchscript_export
+
+    def stopping(module, path: Path, extra) -> None:
+        path.write_bytes(b"half a model")
+        stop.now()
+
+    monkeypatch.setattr(torchscript_export, "_save", stopping)
+    argv = ["export", "--model", str(tiny_weights), "--format", "torchscript", "-o", str(tmp_path / "m.pt")]
+    assert main(argv) == stop.status
+    assert capsys.readouterr().err == f"vdeblur export: {stop.message}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_existing_output_needs_overwrite(tiny_weights: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "m.pt"
     out.write_bytes(b"keep")

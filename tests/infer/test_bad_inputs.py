@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -148,24 +149,17 @@ def test_checkpoint_of_another_architecture(tmp_path: Path, video_file: Path, ca
     assert "does not fit" in message
 
 
-def test_interrupted_run_leaves_nothing(tmp_path: Path, video_file: Path, tiny_weights: Path, monkeypatch) -> None:
-    """Ctrl-C in the middle of encoding: exit 130 and neither the output nor a temporary file remains."""
+def test_interrupted_run_leaves_nothing(
+    tmp_path: Path, video_file: Path, tiny_weights: Path, monkeypatch, stop, capsys
+) -> None:
+    """Stopped in the middle of encoding: exit 128 + signal, one line, neither the output nor a temporary file."""
     from vdeblur.io import video as video_io
 
-    calls = 0
-    original = video_io.VideoWriter.write
-
-    def interrupt(self, *args, **kwargs):
-        nonlocal calls
-        calls += 1
-        if calls == 5:
-            raise KeyboardInterrupt
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(video_io.VideoWriter, "write", interrupt)
+    stop.at_call(monkeypatch, video_io.VideoWriter, "write", call=5)
     before = set(tmp_path.rglob("*"))
     args = ["deblur", str(video_file), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_weights), "--quiet"]
-    assert main(args) == 130
+    assert main(args) == stop.status
+    assert capsys.readouterr().err == f"vdeblur deblur: {stop.message}\n"
     assert set(tmp_path.rglob("*")) == before
 
 
@@ -179,6 +173,19 @@ def test_bad_numbers_are_usage_errors(
     err = capsys.readouterr().err
     assert stop.value.code == 2 and f"argument {option}" in err and value in err and "Traceback" not in err
     assert set(tmp_path.rglob("*")) == before
+
+
+def test_a_tile_below_the_smallest_is_a_usage_error_that_names_it(
+    tmp_path: Path, video_file: Path, tiny_weights: Path, capsys
+) -> None:
+    """``--tile 3`` used to run, hundreds of times slower; the smallest tile depends on the model."""
+    args = [str(video_file), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_weights)]
+    message = run_failing(capsys, tmp_path, *args, "--tile", "3")
+    smallest = int(re.search(r"smallest this model accepts, (\d+)", message).group(1))
+    assert f"--tile {smallest}" in message
+    # The number named is the boundary: one pixel less is refused, that size itself runs.
+    run_failing(capsys, tmp_path, *args, "--tile", str(smallest - 1))
+    assert main(["deblur", *args, "--tile", str(smallest), "--quiet"]) == 0
 
 
 def test_output_folder_that_holds_the_input_is_refused(tmp_path: Path, tiny_weights: Path, capsys, monkeypatch) -> None:

@@ -130,8 +130,9 @@ def test_fused_bf16_engine_with_tiles_of_several_shapes_matches_the_plain_one() 
     model = _model()
     frames = [torch.rand(3, 200, 300) for _ in range(3)]
     outputs = {}
-    for fuse in (False, True):  # 128-pixel tiles (with their context) of several shapes: a packing for each
-        engine = WindowEngine(model, CPU, dtype=torch.bfloat16, tile=128, fuse=fuse)
+    smallest = WindowEngine(model, CPU, tile=0, fuse=False).smallest_tile
+    for fuse in (False, True):  # the smallest tiles the model accepts (with their context): several shapes
+        engine = WindowEngine(model, CPU, dtype=torch.bfloat16, tile=smallest, fuse=fuse)
         assert len({(t.height, t.width) for t in engine.plan(200, 300).tiles.tiles}) > 2
         outputs[fuse] = torch.stack(list(engine.run(frames)))
     difference = (outputs[True] - outputs[False]).abs()

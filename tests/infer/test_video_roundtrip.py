@@ -221,3 +221,31 @@ def test_encoders_that_cannot_write_the_output_are_one_sentence_naming_it(
     assert err.startswith(f"vdeblur deblur: error: {message.format(out=out)}") and err.endswith(".")
     assert "\n" not in err and "Traceback" not in err
     assert set(tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(("pixel_format", "floor_db"), [("yuv420p", 44.5), ("yuv420p10le", 41.0)])
+def test_smooth_chroma_survives_4_2_0_against_the_frame_that_was_encoded(
+    tmp_path: Path, pixel_format: str, floor_db: float
+) -> None:
+    """Camera video has smooth chroma, which 4:2:0 can hold: coded losslessly, only the conversions remain.
+
+    Repeating each chroma sample on reading, swscale's default, gives 42.1 dB on this frame (8 bits); interpolating
+    it, as players do, 45.7. Into 16-bit RGB FFmpeg's full-chroma interpolation returned garbage (8 dB).
+    """
+    from scipy.ndimage import gaussian_filter
+    from skimage import color, data
+
+    from vdeblur.io.video import VideoReader
+    from vdeblur.metrics import psnr
+
+    ycbcr = color.rgb2ycbcr(data.astronaut()[::2, ::2])
+    for channel in (1, 2):
+        ycbcr[..., channel] = gaussian_filter(ycbcr[..., channel], 2.0)
+    frame = np.clip(np.round(color.ycbcr2rgb(ycbcr) * 255), 0, 255).astype(np.uint8)
+    path = tmp_path / "smooth.mkv"
+    with VideoWriter(path, Fraction(25), crf=0, pixel_format=pixel_format, options={"qp": "0"}) as writer:
+        writer.write(frame)
+    with VideoReader(path) as reader:
+        image = next(iter(reader)).image
+    read = image if image.dtype == np.uint8 else np.round(image / 257).astype(np.uint8)
+    assert psnr(read, frame) > floor_db

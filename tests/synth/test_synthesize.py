@@ -61,6 +61,16 @@ def test_existing_sequences_are_kept_and_partial_ones_ignored(tmp_path, sources)
     assert [s.name for s in find_sequences(tmp_path, layout="gopro")] == ["astronaut_00"]
 
 
+def test_a_stopped_build_leaves_no_hidden_folder(tmp_path, sources, monkeypatch, capsys, stop):
+    from vdeblur.synth import pipeline
+
+    stop.at_call(monkeypatch, pipeline, "write_image", call=3)  # the second frame pair of the first sequence
+    out = tmp_path / "out"
+    assert main(["synth", str(sources[0]), "--output", str(out), "--frames", "2", "--size", "80"]) == stop.status
+    assert capsys.readouterr().err.endswith(f"vdeblur synth: {stop.message}\n")
+    assert [p.relative_to(out).as_posix() for p in out.rglob("*")] == ["train"]
+
+
 def test_command_line_and_its_errors(tmp_path, sources, capsys):
     assert main(["synth", str(sources[0]), "--output", str(tmp_path), "--frames", "2", "--size", "80",
                  "--blur-max", "4", "--split", "test", "--codec", "jpeg"]) == 0

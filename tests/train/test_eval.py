@@ -83,7 +83,9 @@ def test_eval_outputs_never_replace_the_dataset_or_earlier_files(tiny_dataset: P
     assert scores.read_text() == "earlier results"
 
 
-def test_saved_outputs_appear_whole_or_not_at_all(tiny_dataset: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_saved_outputs_appear_whole_or_not_at_all(
+    tiny_dataset: Path, tmp_path: Path, capsys, monkeypatch, stop
+) -> None:
     from vdeblur.train import evaluate
 
     saved = tmp_path / "outputs"
@@ -95,11 +97,12 @@ def test_saved_outputs_appear_whole_or_not_at_all(tiny_dataset: Path, tmp_path: 
         for frame in original(paths):
             frames_read += 1
             if frames_read == 7:  # in the second sequence, after the first one was saved
-                raise KeyboardInterrupt
+                stop.now()
             yield frame
 
     monkeypatch.setattr(evaluate, "_frames", failing_frames)
-    assert main(["eval", "--data", str(tiny_dataset), "--model", "input", "--save-outputs", str(saved)]) == 130
+    assert main(["eval", "--data", str(tiny_dataset), "--model", "input", "--save-outputs", str(saved)]) == stop.status
+    assert capsys.readouterr().err.endswith(f"vdeblur eval: {stop.message}\n")
     assert not saved.exists() and list(tmp_path.iterdir()) == []
     monkeypatch.setattr(evaluate, "_frames", original)
     assert main(["eval", "--data", str(tiny_dataset), "--model", "input", "--save-outputs", str(saved)]) == 0

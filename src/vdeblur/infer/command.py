@@ -15,6 +15,7 @@ from vdeblur.device import DEVICE_CHOICES
 from vdeblur.errors import MediaError, UserError
 from vdeblur.infer.outputs import check_output
 from vdeblur.infer.sources import is_video_output, list_images, list_videos
+from vdeblur.io.video import DEFAULT_CRF
 
 if TYPE_CHECKING:
     from vdeblur.infer.deblurrer import Deblurrer
@@ -38,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--codec", default=None, help="video encoder (default libx264; libvpx-vp9 for .webm)")
-    parser.add_argument("--crf", type=crf, default=18, help="encoder quality, lower is better (default 18)")
+    parser.add_argument("--crf", type=crf, default=DEFAULT_CRF,
+                        help=f"encoder quality, lower is better (default {DEFAULT_CRF})")
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                         help="bfloat16 autocast (default: on where the hardware supports it natively)")
     parser.add_argument("--threads", type=positive_int, default=None,

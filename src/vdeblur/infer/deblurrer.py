@@ -33,6 +33,7 @@ from vdeblur.infer.threads import BackgroundConsumer, prefetch
 from vdeblur.infer.tiling import TileConfig
 from vdeblur.io.atomic import atomic_output
 from vdeblur.io.images import quantize
+from vdeblur.io.video import DEFAULT_CRF
 
 FrameT = TypeVar("FrameT", np.ndarray, torch.Tensor)
 _QUEUE = 4  # frames waiting between reader, model and writer
@@ -137,7 +138,7 @@ class Deblurrer:
         destination: str | os.PathLike,
         *,
         codec: str | None = None,
-        crf: int = 18,
+        crf: int = DEFAULT_CRF,
         overwrite: bool = False,
         compare: str | os.PathLike | None = None,
         progress: bool = True,
@@ -152,7 +153,7 @@ class Deblurrer:
             source: a video file or a folder of images.
             destination: the output video file or folder.
             codec: video encoder (default H.264; VP9 for WebM).
-            crf: encoder quality (lower is better; 18 is visually lossless for H.264).
+            crf: encoder quality (lower is better; the default keeps the model's gain, see BENCHMARKS.md).
             overwrite: replace an existing output.
             compare: also write a side-by-side (input | output) video or folder here.
             progress: show a progress bar.

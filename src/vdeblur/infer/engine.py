@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from vdeblur.errors import MediaError, first_line
+from vdeblur.errors import MediaError, UserError, first_line
 from vdeblur.infer.compiled import engine_calls
 from vdeblur.infer.fusion import fuse_for_cpu_inference, fusion_available
 from vdeblur.infer.memory import PROBE_SIDE, activation_bytes_per_pixel, available_bytes, tensors_in
@@ -108,6 +108,14 @@ class WindowEngine:
         self.tile_config = tile_config
         self.num_frames = int(getattr(model, "num_frames", 1))
         self.size_multiple = int(getattr(model, "size_multiple", 1))
+        # Below this, neighbouring tiles would share most of their pixels: each step recomputes mostly overlap.
+        self.smallest_tile = self._round_tile(2 * (tile_config.overlap + self.size_multiple))
+        if tile and tile < self.smallest_tile:
+            raise UserError(
+                f"A tile side of {tile} pixels is below the smallest this model accepts, {self.smallest_tile} "
+                f"(twice the {tile_config.overlap}-pixel overlap of neighbouring tiles plus the model's size multiple "
+                f"of {self.size_multiple}); pass --tile {self.smallest_tile} or more, or 0 to never tile."
+            )
         can_cache = streams(model)
         self.cache_features = can_cache and cache_features is not False
         self._cache_forced = cache_features is True
@@ -142,8 +150,7 @@ class WindowEngine:
         if self.tile == 0:
             return Plan(TilePlan(height, width, None, self.tile_config, self.size_multiple), self.cache_features)
         if self.tile is not None:
-            smallest = 2 * (self.tile_config.overlap + self.size_multiple)
-            side = max(self._round_tile(self.tile), self._round_tile(smallest))
+            side = self._round_tile(self.tile)
             return Plan(TilePlan(height, width, side, self.tile_config, self.size_multiple), self.cache_features)
         budget = self.memory_fraction * available_bytes(self.device)
         use_cache = self.cache_features

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 
 import av
 import numpy as np
+from av.video.reformatter import Interpolation
 
 from vdeblur.errors import MediaError, first_line
 
@@ -32,6 +33,19 @@ _RANGE_FULL = 2  # AVCOL_RANGE_JPEG; 0 (unspecified) and 1 (MPEG) mean limited r
 # Output suffix -> the audio codec used when the source's audio cannot be copied into that container.
 _AUDIO_FALLBACK = {".webm": "libopus", ".ogv": "libopus"}
 _DEFAULT_VIDEO_CODEC = {".webm": "libvpx-vp9", ".ogv": "libvpx-vp9"}
+# The written video should keep the model's gain: within 0.05 dB of its output on the demo sample, with room for
+# better models, at the smallest file that does (benchmarks/encoder_settings.py; BENCHMARKS.md "The written video").
+DEFAULT_CRF = 16
+# swscale's default same-size conversions between YUV 4:2:0 and RGB repeat each chroma sample instead of
+# interpolating it and round loosely: on the demo sample that alone cost 0.23 dB of the model's gain, ten times
+# what H.264 at CRF 18 costs (BENCHMARKS.md, "The written video"). Players interpolate chroma; the reader does
+# too, and the writer filters chroma before subsampling it. Into 48-bit RGB, FFmpeg 8's full-chroma
+# interpolation returns garbage (8 dB), while accurate rounding alone already takes an interpolating path there.
+TO_RGB_FLAGS = {
+    "rgb24": Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT,
+    "rgb48le": Interpolation.BILINEAR | Interpolation.ACCURATE_RND,
+}
+FROM_RGB_FLAGS = Interpolation.BICUBIC | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INP
 # Audio is muxed this far (seconds) ahead of the video, so FFmpeg's interleaving buffer stays small.
 _AUDIO_LEAD_SECONDS = 1.0
 
@@ -196,6 +210,7 @@ class VideoReader:
                 format=self._rgb_format,
                 src_colorspace=self.color.sws_colorspace,
                 src_color_range=self.color.sws_range,
+                interpolation=TO_RGB_FLAGS[self._rgb_format],
             )
         except (ValueError, av.FFmpegError) as exc:
             raise MediaError(
@@ -291,6 +306,8 @@ class VideoWriter:
         audio_source: a file whose audio streams are copied (or transcoded) into the output.
         pixel_format: force a pixel format instead of :func:`choose_pixel_format`.
         threads: encoder threads; 0 lets the encoder choose (x264 takes about 1.5 per core).
+        options: more encoder options (FFmpeg's names, e.g. ``{"preset": "slow", "tune": "film"}``), given
+            after vdeblur's own so that they win.
         destination: the file messages name, when ``path`` is a temporary file that will be renamed to it
             (see :func:`~vdeblur.io.atomic.atomic_output`); default ``path``.
 
@@ -305,12 +322,13 @@ class VideoWriter:
         frame_rate: Fraction,
         *,
         codec: str | None = None,
-        crf: int = 18,
+        crf: int = DEFAULT_CRF,
         rotation: int = 0,
         color: ColorInfo | None = None,
         audio_source: str | os.PathLike | None = None,
         pixel_format: str | None = None,
         threads: int = 0,
+        options: Mapping[str, str] | None = None,
         destination: str | os.PathLike | None = None,
     ) -> None:
         self.path = Path(path)
@@ -324,6 +342,7 @@ class VideoWriter:
         self.color = color or ColorInfo()
         self.audio_source = Path(audio_source) if audio_source is not None else None
         self.pixel_format = pixel_format
+        self.options = dict(options or {})
         self._container: av.container.OutputContainer | None = None
         self._stream: Any = None
         self._audio: _AudioPassThrough | None = None
@@ -338,6 +357,7 @@ class VideoWriter:
             options = {"crf": str(self.crf)} if self.codec in ("libx264", "libx265", "libvpx-vp9", "libsvtav1") else {}
             if self.codec == "libvpx-vp9":
                 options["b"] = "0"  # constant quality: VP9 honours crf only without a target bit rate
+            options.update(self.options)
             stream = self._container.add_stream(self.codec, rate=self.frame_rate, options=options)
             stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
             stream.time_base = time_base
@@ -381,7 +401,8 @@ class VideoWriter:
         rgb_format = "rgb24" if image.dtype == np.uint8 else "rgb48le"
         rgb = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=rgb_format)
         frame = rgb.reformat(
-            format=self._stream.pix_fmt, dst_colorspace=self.color.sws_colorspace, dst_color_range=self.color.sws_range
+            format=self._stream.pix_fmt, dst_colorspace=self.color.sws_colorspace, dst_color_range=self.color.sws_range,
+            interpolation=FROM_RGB_FLAGS,
         )
         frame.pts, frame.time_base = pts, self._time_base
         try:

@@ -7,7 +7,6 @@ import json
 import math
 import multiprocessing
 import os
-import shutil
 import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -18,7 +17,8 @@ import numpy as np
 from tqdm import tqdm
 
 from vdeblur.errors import UserError
-from vdeblur.io.atomic import atomic_output
+from vdeblur.infer.outputs import atomic_folder
+from vdeblur.interrupts import exit_worker_on_signals
 from vdeblur.io.images import quantize, write_image
 from vdeblur.synth.build import MAX_SAMPLES, SAMPLE_SPACING_PX, Plan, plan_still, plan_video
 from vdeblur.synth.color import linear_to_srgb
@@ -129,19 +129,15 @@ def make_sequence(job: Job, pool: list[Path], config: SynthConfig, split_dir: Pa
             segment = (0, len(frames))
         plan = plan_video(rng, frames, segment, pool, config)
     degradation = draw_degradation(rng, config)
-    final = split_dir / job.name
-    partial = split_dir / f".{job.name}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
     count = 0
-    for count, (blurred, sharp) in enumerate(render_sequence(plan, degradation, rng), start=1):
-        write_image(partial / "blur" / f"{count - 1:06d}.png", blurred)
-        write_image(partial / "sharp" / f"{count - 1:06d}.png", sharp)
-    facts = {"source": str(job.source.path), **plan.facts, "degradation": asdict(degradation),
-             "size": list(plan.scene.camera.out_size), "frames": count}
-    with atomic_output(partial / "synth.json") as tmp:
-        tmp.write_text(json.dumps(facts, indent=1))
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(partial, final)
+    # An interrupted sequence (Ctrl-C, SIGTERM, SIGHUP, in this or a worker process) leaves no hidden folder.
+    with atomic_folder(split_dir / job.name) as partial:
+        for count, (blurred, sharp) in enumerate(render_sequence(plan, degradation, rng), start=1):
+            write_image(partial / "blur" / f"{count - 1:06d}.png", blurred)
+            write_image(partial / "sharp" / f"{count - 1:06d}.png", sharp)
+        facts = {"source": str(job.source.path), **plan.facts, "degradation": asdict(degradation),
+                 "size": list(plan.scene.camera.out_size), "frames": count}
+        (partial / "synth.json").write_text(json.dumps(facts, indent=1))
     return count
 
 
@@ -194,7 +190,8 @@ def synthesize(
     made = []
     with tqdm(total=len(todo), unit="seq", desc=f"synth {split}") as bar, contextlib.ExitStack() as stack:
         if workers > 1 and len(todo) > 1:
-            processes = stack.enter_context(multiprocessing.get_context("spawn").Pool(min(workers, len(todo))))
+            processes = stack.enter_context(multiprocessing.get_context("spawn").Pool(
+                min(workers, len(todo)), initializer=exit_worker_on_signals))
             results = processes.imap_unordered(_run_job, arguments)
         else:
             results = map(_run_job, arguments)
