@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import re
+import select
+import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -83,3 +91,33 @@ def finished(status: dict) -> bool:
 
 def files_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*"))
+
+
+@contextlib.contextmanager
+def served(tmp_path: Path, *args: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """Run `vdeblur serve --port 0 ARGS` in a process of its own, with its temporary files under ``tmp_path``;
+    yields the process and the page's address (what it prints). Stopped with SIGKILL if the test leaves it running.
+    """
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vdeblur", "serve", "--port", "0", "--model", MODEL, *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+    )
+    try:
+        ready, _, _ = select.select([process.stdout], [], [], 120)
+        line = process.stdout.readline() if ready else ""
+        match = re.search(r"http://\S+/", line)
+        assert match, f"no address printed: {line!r} {process.stderr.read() if process.poll() is not None else ''}"
+        yield process, match.group(0)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stdout.close()
+        process.stderr.close()
+
+
+def http_json(method: str, url: str, data: bytes | None = None) -> dict:
+    request = urllib.request.Request(url, data=data, method=method)
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())

@@ -128,13 +128,20 @@ function playBoth() {
   } else {
     before.pause();
     after.pause();
+    after.currentTime = before.currentTime;  // paused, both show the same frame
+    after.playbackRate = 1;
     $("play").textContent = "Play both";
   }
 }
 
 function keepInStep() {
   const before = $("before"), after = $("after");
-  if (!before.paused && Math.abs(after.currentTime - before.currentTime) > 0.1) after.currentTime = before.currentTime;
+  if (before.paused) return;
+  // A seek stalls the player for a moment, so small drift is taken up by playing the result a little faster or
+  // slower; only a jump (a loop, or a seek in the original) makes it seek. 20 ms is half a frame at 25 frames/s.
+  const drift = after.currentTime - before.currentTime;
+  if (Math.abs(drift) > 0.25) after.currentTime = before.currentTime;
+  else after.playbackRate = drift > 0.02 ? 0.95 : drift < -0.02 ? 1.05 : 1;
 }
 
 function reset() {
