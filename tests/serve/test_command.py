@@ -14,8 +14,12 @@ from vdeblur.cli import main
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-def test_a_signal_mid_job_stops_the_server_and_removes_its_files(signum: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "line"), [
+    (signal.SIGINT, "vdeblur serve: interrupted."),  # Ctrl-C
+    (signal.SIGTERM, "vdeblur serve: stopped by SIGTERM; "),
+    (signal.SIGHUP, "vdeblur serve: stopped by SIGHUP; "),
+], ids=["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_signal_mid_job_stops_the_server_and_removes_its_files(signum: int, line: str, tmp_path: Path) -> None:
     with served(tmp_path, "--threads", "1") as (process, url):
         assert url.startswith("http://127.0.0.1:")  # localhost unless told otherwise
         [work] = list(tmp_path.iterdir())
@@ -28,7 +32,7 @@ def test_a_signal_mid_job_stops_the_server_and_removes_its_files(signum: int, tm
         process.send_signal(signum)
         assert process.wait(timeout=60) == 128 + signum
         errors = process.stderr.read().strip().splitlines()
-        assert len(errors) == 1 and errors[0].startswith("vdeblur serve: stopped by ")
+        assert len(errors) == 1 and errors[0].startswith(line), errors
     assert list(tmp_path.iterdir()) == []
 
 
