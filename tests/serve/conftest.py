@@ -23,6 +23,7 @@ pytest.importorskip("uvicorn", reason="the page's tests need the 'serve' extra (
 
 from starlette.testclient import TestClient  # noqa: E402
 
+from vdeblur.infer.sources import CODEC_THREADS  # noqa: E402
 from vdeblur.io.video import iter_video_frames  # noqa: E402
 from vdeblur.serve.app import ServeSettings, create_app  # noqa: E402
 from vdeblur.serve.runner import DeblurRunner  # noqa: E402
@@ -51,7 +52,8 @@ def make_client(work: Path, **limits: float) -> TestClient:
         work=work, models=(MODEL, "sta-cpu"), max_upload_bytes=int(limits.get("max_upload_bytes", 10_000_000)),
         max_frames=int(limits.get("max_frames", 100)), keep_seconds=limits.get("keep_seconds", 3600.0),
     )
-    return TestClient(create_app(settings, DeblurRunner("cpu", settings.max_frames, codec_threads=1)))
+    # The command line's decoder threads: a cut file can decode differently with another count.
+    return TestClient(create_app(settings, DeblurRunner("cpu", settings.max_frames, codec_threads=CODEC_THREADS)))
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -167,3 +168,44 @@ def test_finished_results_expire(work: Path, short_clip: Path) -> None:
             assert time.monotonic() < deadline, "the result never expired"
             time.sleep(0.1)
         assert files_under(work) == []
+
+
+
+def cut_with_index_in_front(source: Path, fraction: float, tmp_path: Path) -> bytes:
+    """``source`` remuxed with its index in front, then cut to ``fraction`` of its bytes: a file that opens."""
+    whole = tmp_path / "front_index.mp4"
+    with av.open(str(source)) as video, av.open(str(whole), "w", options={"movflags": "+faststart"}) as out:
+        stream = out.add_stream_from_template(video.streams.video[0])
+        for packet in video.demux(video.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    return whole.read_bytes()[: int(whole.stat().st_size * fraction)]
+
+
+@pytest.mark.filterwarnings("ignore:.*may be truncated")  # the server's own log of the warning
+@pytest.mark.parametrize("where", ["mid-frame", "after some frames"])
+def test_a_cut_file_that_opens_gets_the_command_lines_error_or_warning(
+    where: str, client, work: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, short_clip: Path
+) -> None:
+    """Cut inside its first frames, decoding fails: an error. Cut later, the frames before the cut are deblurred
+    and a warning says the file may be truncated. The page says what the command line says, in both cases."""
+    data = cut_with_index_in_front(*((short_clip, 0.67) if where == "mid-frame" else (SAMPLE, 0.5)), tmp_path)
+    name = "cut.mp4"
+    folder = tmp_path / "cli"
+    folder.mkdir()
+    (folder / name).write_bytes(data)
+    monkeypatch.chdir(folder)
+    with pytest.warns() if where != "mid-frame" else contextlib.nullcontext() as caught:
+        code = main(["deblur", name, "-o", "out.mp4", "--model", MODEL, "--quiet"])
+
+    status = wait_for(client, upload(client, folder / name).json()["id"], finished)
+    if where == "mid-frame":
+        assert code == 2 and status["state"] == "failed"
+        assert status["error"] == capsys.readouterr().err.strip().removeprefix("vdeblur deblur: error: ")
+        assert files_under(work) == []
+    else:
+        assert code == 0 and status["state"] == "done", status["error"]
+        [cli_warning] = [str(w.message) for w in caught if "truncated" in str(w.message)]
+        assert status["warning"] == cli_warning
+        assert 0 < status["total_frames"] == status["frames_done"] < 24

@@ -59,6 +59,7 @@ class Job:
     started: float | None = None  # when the model started on the first frame
     finished: float | None = None
     error: str | None = None
+    warning: str | None = None
     cancel_requested: threading.Event = field(default_factory=threading.Event)
 
     def check_cancelled(self) -> None:
@@ -66,8 +67,11 @@ class Job:
             raise Cancelled
 
     def report(self, done: int, total: int | None) -> None:
-        """The progress callback of a running job; stops it when cancelled."""
-        self.frames_done, self.total_frames = done, total or self.total_frames
+        """The progress callback of a running job; stops it when cancelled.
+
+        The frames counted while the upload was re-encoded beat ``total``, the count its header announces.
+        """
+        self.frames_done, self.total_frames = done, self.total_frames or total
         self.check_cancelled()
 
 
@@ -131,6 +135,7 @@ class JobQueue:
                 "id": job.id, "name": job.name, "model": job.model, "state": job.state.value, "stage": job.stage,
                 "jobs_ahead": position, "frames_done": job.frames_done, "total_frames": job.total_frames,
                 "frames_per_second": fps, "seconds_left": left, "error": job.error,
+                "warning": job.warning,
             }
 
     def cancel(self, job: Job) -> None:

@@ -6,7 +6,7 @@ import time
 
 from vdeblur.errors import MediaError
 from vdeblur.infer.deblurrer import Deblurrer
-from vdeblur.infer.sources import VideoSink, open_source
+from vdeblur.infer.sources import VideoSink, VideoSource
 from vdeblur.io.atomic import atomic_output
 from vdeblur.serve.jobs import BEFORE, RESULT, Job
 
@@ -51,7 +51,7 @@ class DeblurRunner:
 
     def _write_before(self, job: Job) -> tuple[int, int]:
         """Re-encode the upload as BEFORE, counting its frames against the limit; returns its size."""
-        source = open_source(job.input, self.codec_threads)
+        source = VideoSource(job.input, self.codec_threads)
         try:
             self.check_length(job, source.num_frames)
             pixel_format = browser_pixel_format(source.width, source.height)
@@ -68,6 +68,9 @@ class DeblurRunner:
                 finally:
                     sink.abort()
             job.total_frames = count
+            # The command line warns and goes on; so does the page, showing the same sentence.
+            warning = source.truncation_warning()
+            job.warning = warning.replace(str(job.input), job.name) if warning else None
             return source.width, source.height
         finally:
             source.close()

@@ -97,6 +97,8 @@ function showComparison(status) {
   for (const id of ["split-before", "before"]) $(id).src = `${base}/before`;
   for (const id of ["split-after", "after"]) $(id).src = `${base}/result`;
   $("download").href = `${base}/download`;
+  $("warning").textContent = status.warning || "";
+  $("warning").hidden = !status.warning;
   $("split-after").addEventListener("loadeddata", showFrame, { once: true });
 }
 
