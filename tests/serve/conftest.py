@@ -47,13 +47,16 @@ def short_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def make_client(work: Path, **limits: float) -> TestClient:
+def make_client(work: Path, allowed_hosts: tuple[str, ...] = ("*",), base_url: str = "http://testserver",
+                **limits: float) -> TestClient:
     settings = ServeSettings(
         work=work, models=(MODEL, "sta-cpu"), max_upload_bytes=int(limits.get("max_upload_bytes", 10_000_000)),
         max_frames=int(limits.get("max_frames", 100)), keep_seconds=limits.get("keep_seconds", 3600.0),
+        allowed_hosts=allowed_hosts,
     )
     # The command line's decoder threads: a cut file can decode differently with another count.
-    return TestClient(create_app(settings, DeblurRunner("cpu", settings.max_frames, codec_threads=CODEC_THREADS)))
+    runner = DeblurRunner("cpu", settings.max_frames, codec_threads=CODEC_THREADS)
+    return TestClient(create_app(settings, runner), base_url=base_url)
 
 
 @pytest.fixture

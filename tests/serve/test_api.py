@@ -209,3 +209,21 @@ def test_a_cut_file_that_opens_gets_the_command_lines_error_or_warning(
         [cli_warning] = [str(w.message) for w in caught if "truncated" in str(w.message)]
         assert status["warning"] == cli_warning
         assert 0 < status["total_frames"] == status["frames_done"] < 24
+
+
+def test_other_sites_cannot_use_a_server_on_localhost(work: Path, short_clip: Path) -> None:
+    """A page of another site may send requests to localhost, and may rename itself localhost (DNS rebinding)."""
+    from vdeblur.serve.command import allowed_hosts_for
+
+    with make_client(work, allowed_hosts=allowed_hosts_for("127.0.0.1"), base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/api/config").status_code == 200
+        assert client.get("/api/config", headers={"Host": "localhost:8000"}).status_code == 200
+        assert client.get("/api/config", headers={"Host": "rebound.example:8000"}).status_code == 400
+        foreign = client.post("/api/jobs", params={"name": "a.mp4"}, content=short_clip.read_bytes(),
+                              headers={"Origin": "http://elsewhere.example"})
+        assert foreign.status_code == 403 and files_under(work) == []
+        own = client.post("/api/jobs", params={"name": "a.mp4"}, content=short_clip.read_bytes(),
+                           headers={"Origin": "http://127.0.0.1:8000"})
+        assert own.status_code == 201
+        job_id = own.json()["id"]
+        assert client.delete(f"/api/jobs/{job_id}", headers={"Origin": "http://elsewhere.example"}).status_code == 403

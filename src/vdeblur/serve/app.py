@@ -20,10 +20,13 @@ import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -46,6 +49,8 @@ class ServeSettings:
         max_upload_bytes: the largest upload accepted.
         max_frames: the longest video accepted, in frames.
         keep_seconds: how long a finished result stays downloadable.
+        allowed_hosts: the names the page may be reached by (the Host header); others are refused, so that a
+            web site cannot reach a server on localhost through a name of its own (DNS rebinding).
     """
 
     work: Path
@@ -53,6 +58,7 @@ class ServeSettings:
     max_upload_bytes: int
     max_frames: int
     keep_seconds: float
+    allowed_hosts: tuple[str, ...] = ("*",)
 
 
 def create_app(settings: ServeSettings, runner: Runner) -> Starlette:
@@ -75,6 +81,8 @@ def create_app(settings: ServeSettings, runner: Runner) -> Starlette:
         })
 
     async def create_job(request: Request) -> Response:
+        if not _same_origin(request):
+            return _cross_origin()
         model = request.query_params.get("model", settings.models[0])
         name = display_name(request.query_params.get("name", ""))
         if model not in settings.models:
@@ -95,6 +103,9 @@ def create_app(settings: ServeSettings, runner: Runner) -> Starlette:
         except UserError as exc:
             shutil.rmtree(folder, ignore_errors=True)
             return _error(400, str(exc))
+        except ClientDisconnect:  # the page was closed mid-upload: nobody to answer
+            shutil.rmtree(folder, ignore_errors=True)
+            return Response(status_code=400)
         except BaseException:  # a dropped connection, a full disk, a cancelled request: keep nothing
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -108,6 +119,8 @@ def create_app(settings: ServeSettings, runner: Runner) -> Starlette:
         return JSONResponse(jobs.status(job)) if job else _no_job()
 
     async def cancel_job(request: Request) -> Response:
+        if not _same_origin(request):
+            return _cross_origin()
         job = find(request)
         if job is None:
             return _no_job()
@@ -139,7 +152,8 @@ def create_app(settings: ServeSettings, runner: Runner) -> Starlette:
         video_route(RESULT, attachment=True),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.jobs = jobs
     return app
 
@@ -182,6 +196,16 @@ def _megabytes(size: int) -> str:
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def _same_origin(request: Request) -> bool:
+    """False for a request another site's page sent (browsers name that page in Origin); other clients send none."""
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+
+
+def _cross_origin() -> JSONResponse:
+    return _error(403, "Only the page itself may start or cancel jobs; open it at this server's address.")
 
 
 def _no_job() -> JSONResponse:

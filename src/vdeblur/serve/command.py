@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import shutil
 import signal
 import socket
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="vdeblur-serve-"))
     try:
         settings = ServeSettings(work, models, args.max_upload_mb * 1_000_000, args.max_frames,
-                                 args.keep_minutes * 60.0)
+                                 args.keep_minutes * 60.0, allowed_hosts=allowed_hosts_for(args.host))
         runner = DeblurRunner(args.device, args.max_frames, CODEC_THREADS if args.threads is None else args.threads)
         app = create_app(settings, runner)
         # Uploads of a few hundred MB take a while on a slow link; a stop waits at most this long for them.
@@ -81,6 +82,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"vdeblur serve: stopped by {name}; its jobs were cancelled and its files removed.", file=sys.stderr)
         return 128 + stopped_by[0]
     return 0
+
+
+def allowed_hosts_for(host: str) -> tuple[str, ...]:
+    """On a loopback address, the names of this machine only (see `ServeSettings.allowed_hosts`); any otherwise."""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    return tuple(dict.fromkeys(("127.0.0.1", "localhost", "::1", "[::1]", host))) if loopback else ("*",)
 
 
 def _listen(host: str, port_number: int) -> socket.socket:
