@@ -53,7 +53,7 @@ class DeblurRunner:
         """Re-encode the upload as BEFORE, counting its frames against the limit; returns its size."""
         source = VideoSource(job.input, self.codec_threads)
         try:
-            self.check_length(job, source.num_frames)
+            self._check_length(job, source.num_frames)
             pixel_format = browser_pixel_format(source.width, source.height)
             count = 0
             with atomic_output(job.folder / BEFORE) as tmp:
@@ -61,7 +61,7 @@ class DeblurRunner:
                                  destination=job.folder / BEFORE, pixel_format=pixel_format)
                 try:
                     for count, frame in enumerate(source, start=1):
-                        self.check_length(job, count)
+                        self._check_length(job, count)
                         job.check_cancelled()
                         sink.write(frame.image, frame)
                     sink.close()
@@ -75,7 +75,7 @@ class DeblurRunner:
         finally:
             source.close()
 
-    def check_length(self, job: Job, frames: int | None) -> None:
+    def _check_length(self, job: Job, frames: int | None) -> None:
         if frames is not None and frames > self.max_frames:
             raise MediaError(f"{job.name} is longer than {self.max_frames} frames, the longest video this server "
                              f"takes; cut it shorter or start the server with a larger --max-frames.")

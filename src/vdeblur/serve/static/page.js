@@ -4,6 +4,7 @@
 const $ = (id) => document.getElementById(id);
 let job = null;      // the current job's status, as the server last reported it
 let limits = null;   // /api/config
+let uploading = null;  // an AbortController while a file is being sent
 
 function showError(message) {
   $("error").textContent = message;
@@ -21,6 +22,7 @@ function describe(status) {
     return `Waiting: the server runs one video at a time, and ${ahead === 0 ? "another one is" :
       `${ahead + 1} others are`} ahead of yours.`;
   }
+  if (status.stage === "preparing") return `Working on ${status.name}: re-encoding the original for the browser…`;
   if (status.stage !== "deblurring") return `Working on ${status.name}: ${status.stage}…`;
   const total = status.total_frames ? ` of ${status.total_frames}` : "";
   const speed = status.frames_per_second ? ` · ${status.frames_per_second.toFixed(2)} frames/s` : "";
@@ -46,10 +48,13 @@ async function upload(file) {
   $("bar").removeAttribute("value");
   const query = new URLSearchParams({ model: $("model").value, name: file.name });
   let response;
+  uploading = new AbortController();
   try {
-    response = await fetch(`/api/jobs?${query}`, { method: "POST", body: file });
+    response = await fetch(`/api/jobs?${query}`, { method: "POST", body: file, signal: uploading.signal });
   } catch (error) {
-    return fail("The upload failed: the server could not be reached.");
+    return fail(error.name === "AbortError" ? "" : "The upload failed: the server could not be reached.");
+  } finally {
+    uploading = null;
   }
   const body = await response.json().catch(() => ({ error: `The server answered ${response.status}.` }));
   if (!response.ok) return fail(body.error);
@@ -84,6 +89,7 @@ async function poll() {
 }
 
 async function cancel() {
+  if (uploading) return uploading.abort();
   if (!job) return;
   const id = job.id;
   $("status").textContent = "Cancelling…";
