@@ -34,3 +34,11 @@ def crf(text: str) -> int:
     if not 0 <= value <= 63:
         raise argparse.ArgumentTypeError(f"must be between 0 and 63 (libx264 accepts up to 51), not {value}")
     return value
+
+
+def port(text: str) -> int:
+    """A TCP port: 1 to 65535, or 0 for any free one."""
+    value = _integer(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 (any free port) and 65535, not {value}")
+    return value

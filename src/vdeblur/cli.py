@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("vdeblur.train.eval_command", "score a model on a dataset with the published PSNR/SSIM protocol"),
     "export": ("vdeblur.infer.export_command", "export a model to ONNX or TorchScript"),
     "bench": ("vdeblur.infer.bench_command", "measure frames/s and memory of a model on this machine"),
+    "serve": ("vdeblur.serve.command", "a local web page to deblur a clip and compare before and after"),
 }
 
 

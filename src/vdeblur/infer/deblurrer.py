@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -36,6 +37,8 @@ from vdeblur.io.images import quantize
 from vdeblur.io.video import DEFAULT_CRF
 
 FrameT = TypeVar("FrameT", np.ndarray, torch.Tensor)
+# Called after each frame with (frames done, frames announced by the source or None); raising stops the run.
+ProgressCallback = Callable[[int, int | None], None]
 _QUEUE = 4  # frames waiting between reader, model and writer
 
 
@@ -142,6 +145,8 @@ class Deblurrer:
         overwrite: bool = False,
         compare: str | os.PathLike | None = None,
         progress: bool = True,
+        on_frame: ProgressCallback | None = None,
+        pixel_format: str | None = None,
     ) -> int:
         """Deblur a video file or a folder of frames into a video file or a folder of PNG frames.
 
@@ -157,6 +162,11 @@ class Deblurrer:
             overwrite: replace an existing output.
             compare: also write a side-by-side (input | output) video or folder here.
             progress: show a progress bar.
+            on_frame: called after each frame with the frames done so far and the frame count the source
+                announces (None when it announces none). An exception it raises stops the run the way Ctrl-C
+                does: it propagates, and no partial output is left.
+            pixel_format: the video encoder's pixel format (e.g. ``yuv420p``, which every browser plays) instead
+                of the default for the codec and frame size.
 
         Returns:
             The number of frames written.
@@ -174,14 +184,17 @@ class Deblurrer:
         try:
             with contextlib.ExitStack() as stack:
                 sinks = [
-                    _open_sink(stack, target, src, codec, crf, side_by_side=i == 1, threads=self.codec_threads)
+                    _open_sink(stack, target, src, _Encoding(codec, crf, pixel_format), side_by_side=i == 1,
+                               threads=self.codec_threads)
                     for i, target in enumerate(targets)
                 ]
-                return self._stream(src, sinks, progress, desc=source.name)
+                return self._stream(src, sinks, progress, desc=source.name, on_frame=on_frame)
         finally:
             src.close()
 
-    def _stream(self, source: Source, sinks: list[_Sink], progress: bool, desc: str) -> int:
+    def _stream(
+        self, source: Source, sinks: list[_Sink], progress: bool, desc: str, on_frame: ProgressCallback | None
+    ) -> int:
         pending: deque[SourceFrame] = deque()  # frames whose output has not arrived yet (about T/2 of them)
         reader = prefetch(_with_tensors(source), maxsize=_QUEUE)
 
@@ -204,6 +217,8 @@ class Deblurrer:
                 writer.submit((pending.popleft(), restored))
                 count += 1
                 bar.update()
+                if on_frame is not None:
+                    on_frame(count, source.num_frames)
         for sink in sinks:
             sink.close()
         return count
@@ -223,15 +238,24 @@ class _Sink:
         self.inner.close()
 
 
+@dataclass(frozen=True)
+class _Encoding:
+    """Encoder settings for video outputs (None: the writer's default)."""
+
+    codec: str | None
+    crf: int
+    pixel_format: str | None
+
+
 def _open_sink(
-    stack: contextlib.ExitStack, target: Path, source: Source, codec: str | None, crf: int, side_by_side: bool,
-    threads: int,
+    stack: contextlib.ExitStack, target: Path, source: Source, encoding: _Encoding, side_by_side: bool, threads: int,
 ) -> _Sink:
     """Open a sink writing into a temporary file or folder that replaces ``target`` when the stack closes."""
     if is_video_output(target):
         tmp = stack.enter_context(atomic_output(target))
         inner: VideoSink | FolderSink = VideoSink(
-            tmp, source, codec, crf, audio=not side_by_side, threads=threads, destination=target
+            tmp, source, encoding.codec, encoding.crf, audio=not side_by_side, threads=threads, destination=target,
+            pixel_format=encoding.pixel_format,
         )
         stack.callback(_abort_on_error, inner)
     else:

@@ -65,6 +65,7 @@ class VideoSource:
         self.color = self._reader.color
         self.audio_source: Path | None = path if info.has_audio else None
         self.bits = 8
+        self._last_frame_end: float | None = None  # where the last decoded frame ends, once iterated
 
     def __iter__(self) -> Iterator[SourceFrame]:
         frame = None
@@ -72,12 +73,16 @@ class VideoSource:
             scale = 255.0 if frame.image.dtype == np.uint8 else 65535.0
             image = frame.image.astype(np.float32) / scale
             yield SourceFrame(image, frame.pts, frame.time_base, f"frame_{index + 1:06d}.png")
-        end = None  # seconds, where the last decoded frame ends
         if frame is not None and frame.pts is not None and frame.time_base:
-            end = float(frame.pts * frame.time_base + 1 / self.frame_rate)
-        problem = self._shortfall(end)
+            self._last_frame_end = float(frame.pts * frame.time_base + 1 / self.frame_rate)
+        problem = self.truncation_warning()
         if problem:
-            warnings.warn(f"{self.path} {problem}; the file may be truncated", stacklevel=2)
+            warnings.warn(problem, stacklevel=2)
+
+    def truncation_warning(self) -> str | None:
+        """After iterating: a sentence saying the file may be truncated, if its frames clearly fall short."""
+        problem = self._shortfall(self._last_frame_end)
+        return f"{self.path} {problem}; the file may be truncated" if problem else None
 
     def _shortfall(self, end: float | None) -> str | None:
         """How the decoded frames fall short of what the header announces, if they clearly do."""
@@ -160,11 +165,12 @@ class VideoSink:
 
     def __init__(
         self, path: Path, source: Source, codec: str | None, crf: int, audio: bool = True,
-        threads: int = CODEC_THREADS, destination: Path | None = None,
+        threads: int = CODEC_THREADS, destination: Path | None = None, pixel_format: str | None = None,
     ) -> None:
         self._writer = VideoWriter(
             path, source.frame_rate, codec=codec, crf=crf, rotation=source.rotation, color=source.color,
             audio_source=source.audio_source if audio else None, threads=threads, destination=destination,
+            pixel_format=pixel_format,
         )
 
     def write(self, image: np.ndarray, frame: SourceFrame) -> None:

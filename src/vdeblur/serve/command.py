@@ -1,0 +1,133 @@
+"""``vdeblur serve``: run the page on this machine until Ctrl-C (or SIGTERM / SIGHUP)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from types import FrameType
+
+from vdeblur.argtypes import port, positive_int
+from vdeblur.checkpoint import DEFAULT_MODEL, resolve_weights_path, shipped_weights_names
+from vdeblur.device import DEVICE_CHOICES
+from vdeblur.errors import UserError
+
+HELP = "a local web page to deblur a clip and compare before and after"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``serve`` options to ``parser``."""
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens the page "
+                             "to the network, with no login)")
+    parser.add_argument("--port", type=port, default=8000, help="TCP port (default 8000; 0: any free port)")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"the model the page picks first: a shipped model name, run directory or .safetensors "
+                             f"file (default: {DEFAULT_MODEL}); the page also offers every shipped model")
+    parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)} or cuda:N")
+    parser.add_argument("--max-upload-mb", type=positive_int, default=200,
+                        help="largest upload accepted, in megabytes (default 200)")
+    parser.add_argument("--max-frames", type=positive_int, default=900,
+                        help="longest video accepted, in frames (default 900: 30 s at 30 frames/s)")
+    parser.add_argument("--keep-minutes", type=positive_int, default=60,
+                        help="how long a result stays downloadable (default 60)")
+    parser.add_argument("--threads", type=positive_int, default=None,
+                        help="threads for the model and for each of the video decoder and encoder (default: about "
+                             "one per core)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve the page until stopped; returns 0, or 128 + the signal's number when SIGTERM or SIGHUP stopped it."""
+    try:
+        import uvicorn
+
+        from vdeblur.serve.app import ServeSettings, create_app
+    except ImportError as exc:
+        raise UserError(f"vdeblur serve needs the 'serve' extra ({exc.name} is missing): pip install "
+                        f"'vdeblur[serve]'.") from exc
+    from vdeblur.infer.sources import CODEC_THREADS
+    from vdeblur.serve.runner import DeblurRunner
+
+    resolve_weights_path(args.model)  # an unknown model fails now, not on the first upload
+    models = tuple(dict.fromkeys([str(args.model), *shipped_weights_names()]))
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    listener = _listen(args.host, args.port)
+    work = Path(tempfile.mkdtemp(prefix="vdeblur-serve-"))
+    try:
+        settings = ServeSettings(work, models, args.max_upload_mb * 1_000_000, args.max_frames,
+                                 args.keep_minutes * 60.0, allowed_hosts=allowed_hosts_for(args.host))
+        runner = DeblurRunner(args.device, args.max_frames, CODEC_THREADS if args.threads is None else args.threads)
+        app = create_app(settings, runner)
+        # Uploads of a few hundred MB take a while on a slow link; a stop waits at most this long for them.
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5))
+        host, bound_port = listener.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        print(f"vdeblur serve: open http://{shown}:{bound_port}/ (Ctrl-C stops the server)", flush=True)
+        with _stop_gracefully_on((signal.SIGTERM, signal.SIGHUP), server) as stopped_by:
+            server.run(sockets=[listener])
+    finally:
+        listener.close()
+        shutil.rmtree(work, ignore_errors=True)
+    if stopped_by:
+        name = signal.Signals(stopped_by[0]).name
+        print(f"vdeblur serve: stopped by {name}; its jobs were cancelled and its files removed.", file=sys.stderr)
+        return 128 + stopped_by[0]
+    return 0
+
+
+def allowed_hosts_for(host: str) -> tuple[str, ...]:
+    """On a loopback address, the names of this machine only (see `ServeSettings.allowed_hosts`); any otherwise."""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    return tuple(dict.fromkeys(("127.0.0.1", "localhost", "::1", "[::1]", host))) if loopback else ("*",)
+
+
+def _listen(host: str, port_number: int) -> socket.socket:
+    """A socket listening on ``host:port_number``, or a UserError naming why it cannot."""
+    try:
+        family = socket.getaddrinfo(host, port_number, type=socket.SOCK_STREAM)[0][0]
+        listener = socket.socket(family, socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise UserError(f"Cannot listen on {host}: {getattr(exc, 'strerror', None) or exc}.") from exc
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port_number))
+        listener.listen(128)
+    except OSError as exc:
+        listener.close()
+        raise UserError(f"Cannot listen on {host}:{port_number}: {exc.strerror or exc}; choose another --port "
+                        f"or --host.") from exc
+    return listener
+
+
+@contextlib.contextmanager
+def _stop_gracefully_on(signals: tuple[signal.Signals, ...], server: object):
+    """Make ``signals`` stop ``server`` the way Ctrl-C does (cancel jobs, remove files); yields those received.
+
+    uvicorn handles SIGINT and SIGTERM itself while it runs, then re-sends the signal it got to the handler that was
+    there before: this one, which only records it. SIGHUP uvicorn leaves alone, and would kill the process with
+    the work folder still on disk.
+    """
+    received: list[int] = []
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        server.handle_exit(signum, frame)  # type: ignore[attr-defined]
+
+    previous = {sig: signal.signal(sig, stop) for sig in signals}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
