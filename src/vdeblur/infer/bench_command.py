@@ -117,7 +117,7 @@ def measure_under(cap: str, args: argparse.Namespace) -> dict:
         environment = {**os.environ, ISA_ENV: cap} if cap != "native" else os.environ
         if subprocess.run(child, env=environment, check=False).returncode != 0:
             raise UserError(f"The measurement under {ISA_ENV}={cap} failed (its error is above).")
-        return {"isa": cap, **json.loads(out.read_text(encoding="utf-8"))}
+        return {"cap": cap, **json.loads(out.read_text(encoding="utf-8"))}
 
 
 def _child_options(args: argparse.Namespace) -> list[str]:
