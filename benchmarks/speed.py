@@ -403,11 +403,15 @@ def measure_isas(args: argparse.Namespace) -> list[dict]:
 
 def isa_markdown(runs: list[dict]) -> str:
     """The "Speed per instruction set" section: one row per cap × model × precision."""
+    first, roof = runs[0], next(iter(runs[0]["rooflines"].values()))
+    row = first["speed"][0]
     lines = [
-        "`python benchmarks/speed.py --isa-only` (each cap in a process of its own, `ONEDNN_MAX_CPU_ISA`; "
-        f"{runs[0]['cpu']}, torch {runs[0]['torch']}, {runs[0]['threads']} threads). *of roofline*: the model's "
-        "GFLOP/s against the dense 3×3 roofline measured under the same cap and precision. Medians of "
-        f"{len(runs[0]['speed'][0]['model_seconds'])} runs.",
+        "`python benchmarks/speed.py --isa-only`: each cap in a process of its own (`ONEDNN_MAX_CPU_ISA`), on "
+        f"{first['cpu']} with {first['threads']} threads, torch {first['torch']}; {row['width']}×{row['height']} "
+        f"frames, medians of {len(row['model_seconds'])} runs of {first.get('frames_per_run', '?')} frames. *Of "
+        "roofline*: the model's GFLOP/s against the best dense 3×3 convolution (32–128 channels, NCHW or NHWC) "
+        f"on a {roof['width']}×{roof['height']} map, measured under the same cap and precision just before the "
+        "models. bf16 only where the cap has bf16 instructions. The load average says how busy the machine was.",
         "",
         "| ISA | model | precision | roofline GFLOP/s | model frames/s | end-to-end frames/s | GFLOP/frame | "
         "of roofline | load before/after |",

@@ -183,7 +183,8 @@ def measure_here(args: argparse.Namespace) -> dict:
             print(f"memory {name} {m.width}x{m.height} {m.precision} {m.backend}: peak {m.peak_bytes / 2**20:.0f} "
                   f"MiB (model loaded: {m.model_bytes / 2**20:.0f} MiB) over {m.frames} frames")
     return {
-        "model": args.model, "cpu": cpu.model, "isa": cpu.isa, "torch": torch.__version__,
+        "model": args.model, "cpu": cpu.model, "isa": cpu.isa, "torch": torch.__version__, "runs": args.runs,
+        "frames_per_run": args.frames,
         "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
         "load_average_before": load_before, "load_average_after": load_after,
         "rooflines": {k: asdict(v) for k, v in rooflines.items()},
