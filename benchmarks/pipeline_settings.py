@@ -60,7 +60,7 @@ def measure_once(video: Path, model: str, codec_threads: int) -> dict[str, float
     kept = keep_freed_memory()  # as the vdeblur command does
     info = probe_video(video)
     frames = info.num_frames or 0
-    deblurrer = Deblurrer(model, "cpu", bf16=True, codec_threads=codec_threads)
+    deblurrer = Deblurrer(model, "cpu", precision="bf16", codec_threads=codec_threads)
     out = video.with_name(f"out-{os.getpid()}.mp4")
     timings: dict[str, float | bool] = {"freed_memory_kept": kept}
     for _ in range(2):  # the first run is the warm-up

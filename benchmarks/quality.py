@@ -159,7 +159,7 @@ def main() -> None:
     deblurrers, rows = {}, {}
     for item in args.model:
         label, spec = item.split("=", 1)
-        deblurrers[label] = Deblurrer(spec, "cpu", bf16=args.bf16)
+        deblurrers[label] = Deblurrer(spec, "cpu", precision="bf16" if args.bf16 else "fp32")
         restorers[label] = deblurrers[label].deblur_frames
 
     saved = {label: args.out / "outputs" / f"method_{i}" for i, label in enumerate(restorers)}

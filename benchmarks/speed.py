@@ -12,6 +12,9 @@ weight values):
 - cheap speed-ups (channels_last, one thread, torch.compile, ONNX Runtime) at a small size against a baseline
   in the same run;
 - how far bf16 output is from fp32 output (PSNR), and from the ground truth when a benchmark set is given;
+- under each oneDNN instruction-set cap this CPU has (``--isa``; ``ONEDNN_MAX_CPU_ISA``, one process per cap,
+  so that a CPU with AMX also reports what CPUs without it get): the roofline, and the quality and fast models
+  (model alone and end to end at 1280x720, fp32 and bf16), in the section "Speed per instruction set";
 - what limits the speed: a torch.profiler profile of the model by op group (each 3x3 convolution shape, 1x1
   convolutions, attention, element-wise, layout copies and casts) and the time of each stage of the end-to-end
   pipeline (decode, conversion, model, encode) alone against the whole.
@@ -22,6 +25,7 @@ Usage:
     python benchmarks/speed.py                 # full run (tens of minutes on 2 cores); writes the results
     python benchmarks/speed.py --quick         # tiny sizes, to check the tooling; writes to /tmp only
     python benchmarks/speed.py --no-profile    # without the "What limits it" profiles
+    python benchmarks/speed.py --isa-only      # only the per-ISA table (minutes per cap)
 """
 
 from __future__ import annotations
@@ -46,11 +50,13 @@ from vdeblur.bench.suite import PRECISIONS, SpeedRow, measure_rooflines, measure
 from vdeblur.bench.timing import load_verdict
 from vdeblur.checkpoint import DEFAULT_MODEL
 from vdeblur.export.model_spec import model_for_tooling
-from vdeblur.infer.precision import bf16_supported
+from vdeblur.hardware import read_cpu_features
+from vdeblur.infer import bench_command
 from vdeblur.io.atomic import atomic_output
 
 REPO = Path(__file__).resolve().parents[1]
 SECTION = "## Speed on a CPU"
+ISA_SECTION = "## Speed per instruction set"
 DEFAULT_DATA = Path("/work/data/vdeblur-bench")
 QUICK_DIR = Path("/tmp/vdeblur-speed-quick")
 
@@ -72,6 +78,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="sizes of the 'What limits it' profiles (model op groups and pipeline stages)")
     parser.add_argument("--no-profile", action="store_true", help="skip the 'What limits it' profiles")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="benchmark set for bf16 vs ground truth")
+    parser.add_argument("--isa", default="all",
+                        help="oneDNN caps for the per-ISA table (see vdeblur bench --isa; default: every cap this CPU "
+                             "has); 'none' skips it")
+    parser.add_argument("--isa-models", default=bench_command.DEFAULT_MODELS, help="models of the per-ISA table")
+    parser.add_argument("--isa-size", default="1280x720", help="frame size of the per-ISA table")
+    parser.add_argument("--isa-only", action="store_true", help="measure and write only the per-ISA table")
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes and few runs to check the tooling; outputs go to " + str(QUICK_DIR))
     parser.add_argument("--results", type=Path, default=None, help="folder for speed.json and plots")
@@ -81,6 +93,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.sizes, args.runs, args.frames, args.roofline_size = "160x90,320x180", 2, 3, "160x90"
         args.memory_frames, args.large_size, args.large_tile, args.speedup_size = "5,15", "640x360", 128, "96x64"
         args.profile_sizes = "96x64,160x90"
+        args.isa_size = "160x90"
     base = QUICK_DIR if args.quick else REPO
     args.results = args.results or base / "benchmarks" / "results"
     args.benchmarks_md = args.benchmarks_md or base / "BENCHMARKS.md"
@@ -93,7 +106,8 @@ def run(args: argparse.Namespace) -> dict:
     model = model_for_tooling(args.model, random_init=None)
     random_weights = not hasattr(model, "weights_metadata")
     sizes = [parse_size(s) for s in args.sizes.split(",")]
-    precisions = ["fp32", "bf16"] if bf16_supported(torch.device("cpu")) else ["fp32"]
+    cpu = read_cpu_features()
+    precisions = ["fp32", "bf16"] if cpu.has_avx512_bf16 or cpu.has_amx else ["fp32"]
     default_precision = precisions[-1]
     print(f"load average {load_before[0]:.2f} on {os.cpu_count()} CPUs; measuring {args.model} ...", flush=True)
 
@@ -128,7 +142,7 @@ def run(args: argparse.Namespace) -> dict:
     limits = None if args.no_profile else measure_limits(model, args, precisions)
     return {
         "model": args.model, "random_weights": random_weights, "cpus": os.cpu_count(),
-        "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "threads": torch.get_num_threads(), "torch": torch.__version__, "isa": cpu.isa,
         "load_average_before": load_before, "load_average_after": os.getloadavg(),
         "runs": args.runs, "frames_per_run": args.frames, "default_precision": default_precision,
         "rooflines": {k: asdict(v) for k, v in rooflines.items()},
@@ -186,12 +200,14 @@ def markdown(report: dict, plot_names: list[str]) -> str:
         "NCHW and NHWC) "
         f"on a {roof['width']}×{roof['height']} map in the same precision.",
         "",
-        "| size | precision | backend | model frames/s | end-to-end frames/s | GFLOP/frame | GFLOP/s | of roofline |",
-        "|---|---|---|---|---|---|---|---|",
+        "| ISA | size | precision | backend | model frames/s | end-to-end frames/s | GFLOP/frame | GFLOP/s | "
+        "of roofline |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in (SpeedRow(**{**r, "model_seconds": tuple(r["model_seconds"])}) for r in report["speed"]):
         lines.append(
-            f"| {row.width}×{row.height} | {row.precision} | {row.backend} | {row.model_fps:.2f} | "
+            f"| {report.get('isa', '?')} | {row.width}×{row.height} | {row.precision} | {row.backend} | "
+            f"{row.model_fps:.2f} | "
             f"{_fps(row.end_to_end_fps)} | {row.gflops_per_frame:.1f} | {row.achieved_gflops:.1f} | "
             f"{row.roofline_ratio:.0%} |"
         )
@@ -372,9 +388,58 @@ def plot(report: dict, folder: Path) -> list[str]:
     return names
 
 
+def measure_isas(args: argparse.Namespace) -> list[dict]:
+    """The per-ISA reports of ``vdeblur bench`` (one child process per cap): roofline, and each of
+    ``--isa-models`` alone and end to end at ``--isa-size``."""
+    bench_args = argparse.Namespace(
+        model=args.isa_models, sizes=args.isa_size, runs=args.runs, frames=args.frames, backend="torch",
+        # fp32, and bf16 where the cap has bf16 instructions: without them oneDNN's bf16 convolutions ran at a
+        # few GFLOP/s, minutes per 1280x720 frame.
+        memory_frames=1, roofline_size=args.roofline_size, precision=None, threads=None, end_to_end=True,
+        memory=False, quiet=True,
+    )
+    return [bench_command.measure_under(cap, bench_args) for cap in bench_command.isa_caps(args.isa)]
+
+
+def isa_markdown(runs: list[dict]) -> str:
+    """The "Speed per instruction set" section: one row per cap × model × precision."""
+    first, roof = runs[0], next(iter(runs[0]["rooflines"].values()))
+    row = first["speed"][0]
+    lines = [
+        "`python benchmarks/speed.py --isa-only`: each cap in a process of its own (`ONEDNN_MAX_CPU_ISA`), on "
+        f"{first['cpu']} with {first['threads']} threads, torch {first['torch']}; {row['width']}×{row['height']} "
+        f"frames, medians of {len(row['model_seconds'])} runs of {first.get('frames_per_run', '?')} frames. *Of "
+        "roofline*: the model's GFLOP/s against the best dense 3×3 convolution (32–128 channels, NCHW or NHWC) "
+        f"on a {roof['width']}×{roof['height']} map, measured under the same cap and precision just before the "
+        "models. bf16 only where the cap has bf16 instructions. The load average says how busy the machine was.",
+        "",
+        "| ISA | model | precision | roofline GFLOP/s | model frames/s | end-to-end frames/s | GFLOP/frame | "
+        "of roofline | load before/after |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        load = f"{run['load_average_before'][0]:.1f} / {run['load_average_after'][0]:.1f}"
+        for row in run["speed"]:
+            lines.append(
+                f"| {run['isa']} | {row['model']} | {row['precision']} | {row['roofline_gflops']:.0f} | "
+                f"{row['model_fps']:.2f} | {_fps(row['end_to_end_fps'])} | {row['gflops_per_frame']:.1f} | "
+                f"{row['roofline_ratio']:.0%} | {load} |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     keep_freed_memory()  # measure what the vdeblur command runs with
+    if args.isa != "none":
+        runs = measure_isas(args)
+        args.results.mkdir(parents=True, exist_ok=True)
+        with atomic_output(args.results / "speed_isa.json") as tmp:
+            tmp.write_text(json.dumps(runs, indent=2) + "\n", encoding="utf-8")
+        write_section(args.benchmarks_md, ISA_SECTION, isa_markdown(runs))
+        print(isa_markdown(runs))
+    if args.isa_only:
+        return 0
     report = run(args)
     args.results.mkdir(parents=True, exist_ok=True)
     with atomic_output(args.results / "speed.json") as tmp:

@@ -19,6 +19,7 @@ from vdeblur.bench.speedups import measure_speedups
 from vdeblur.bench.timing import load_verdict, time_runs
 from vdeblur.checkpoint import save_weights
 from vdeblur.cli import main
+from vdeblur.errors import UserError
 from vdeblur.infer.fusion import fusion_available
 from vdeblur.models import create_model
 from vdeblur.models.cost import measure_cost
@@ -126,3 +127,28 @@ def test_load_verdict_judges_the_load_before_the_run() -> None:
     # During the run the benchmark's own threads load the machine; only the load before it tells of other work.
     assert load_verdict(0.1, 2.3, 2).endswith("the machine was quiet")
     assert "other work was running" in load_verdict(1.1, 2.4, 2)
+
+
+@pytest.mark.slow
+def test_bench_under_an_isa_cap_runs_a_child_that_sees_the_cap(tmp_path: Path) -> None:
+    weights = tmp_path / "tiny.safetensors"
+    save_weights(weights, tiny_model())
+    out = tmp_path / "bench.json"
+    argv = ["bench", "--model", str(weights), "--sizes", "24x16", "--runs", "1", "--frames", "2", "--precision",
+            "fp32", "--roofline-size", "16x16", "--isa", "AVX2", "--json", str(out), "--quiet"]
+    assert main(argv) == 0
+    (run,) = json.loads(out.read_text())["isa_runs"]
+    assert run["cap"] == "AVX2" and run["isa"] == "AVX2"  # the child read the cap from its environment
+    assert run["speed"][0]["model"] == str(weights) and run["speed"][0]["model_fps"] > 0
+
+
+def test_bench_isa_caps_follow_the_cpu(monkeypatch, capsys) -> None:
+    from vdeblur import hardware
+    from vdeblur.infer.bench_command import isa_caps
+
+    avx2 = hardware.CpuFeatures("test", frozenset({"avx2", "fma"}))
+    monkeypatch.setattr(hardware, "read_cpu_features", lambda: avx2)
+    assert isa_caps("all") == ["AVX2"]
+    assert isa_caps("avx2,native") == ["AVX2", "native"]
+    with pytest.raises(UserError, match="no AVX512_CORE_AMX"):
+        isa_caps("AVX512_CORE_AMX")

@@ -25,8 +25,8 @@ def _frames(count: int = 4) -> list[torch.Tensor]:
 @pytest.mark.skipif(not any(map(shutil.which, ("g++", "c++", "clang++"))), reason="Inductor needs a C++ compiler")
 def test_compiled_stream_equals_the_eager_stream() -> None:
     frames = _frames()
-    eager = Deblurrer(tiny_model(), device="cpu", bf16=False)
-    by_compile = Deblurrer(tiny_model(), device="cpu", bf16=False, backend="compile")
+    eager = Deblurrer(tiny_model(), device="cpu", precision="fp32")
+    by_compile = Deblurrer(tiny_model(), device="cpu", precision="fp32", backend="compile")
     assert by_compile.engine.cache_features  # so encode_frame and decode_window are the compiled calls
     with compile_failures_raise():  # an eager fall-back would make the comparison meaningless
         outputs = list(by_compile.deblur_frames(frames))
@@ -47,10 +47,10 @@ def _failing_compile(error: Exception):
 def test_a_failed_compilation_falls_back_to_eager_with_one_warning(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(compiled.torch, "compile", _failing_compile(TorchDynamoException("no C++ compiler")))
     frames = _frames()
-    expected = list(Deblurrer(tiny_model(), device="cpu", bf16=False).deblur_frames(frames))
+    expected = list(Deblurrer(tiny_model(), device="cpu", precision="fp32").deblur_frames(frames))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        got = list(Deblurrer(tiny_model(), device="cpu", bf16=False, backend="compile").deblur_frames(frames))
+        got = list(Deblurrer(tiny_model(), device="cpu", precision="fp32", backend="compile").deblur_frames(frames))
     assert [str(w.message) for w in caught if w.category is CompileFallbackWarning] == [
         "torch.compile failed (TorchDynamoException: no C++ compiler); running the model without it."
     ]
@@ -58,13 +58,13 @@ def test_a_failed_compilation_falls_back_to_eager_with_one_warning(monkeypatch: 
         torch.testing.assert_close(b, a, atol=0, rtol=0)
     # Benchmarks make the fall-back an error, so that they never time eager runs as compiled ones.
     with compile_failures_raise(), pytest.raises(CompileFallbackWarning):
-        list(Deblurrer(tiny_model(), device="cpu", bf16=False, backend="compile").deblur_frames(frames))
+        list(Deblurrer(tiny_model(), device="cpu", precision="fp32", backend="compile").deblur_frames(frames))
 
 
 def test_errors_of_the_model_itself_are_not_taken_for_compilation_failures(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(compiled.torch, "compile", _failing_compile(ValueError("expected a frame of shape")))
     with pytest.raises(ValueError, match="expected a frame of shape"):
-        list(Deblurrer(tiny_model(), device="cpu", bf16=False, backend="compile").deblur_frames(_frames()))
+        list(Deblurrer(tiny_model(), device="cpu", precision="fp32", backend="compile").deblur_frames(_frames()))
 
 
 def test_every_window_goes_through_the_compiled_graph_without_repeated_tensors(
@@ -84,8 +84,8 @@ def test_every_window_goes_through_the_compiled_graph_without_repeated_tensors(
 
     monkeypatch.setattr(compiled.torch, "compile", recording_compile)
     frames = _frames(count=3)  # with T=3 and 3 frames, both edge windows repeat a frame
-    expected = list(Deblurrer(tiny_model(), device="cpu", bf16=False).deblur_frames(frames))
-    got = list(Deblurrer(tiny_model(), device="cpu", bf16=False, backend="compile").deblur_frames(frames))
+    expected = list(Deblurrer(tiny_model(), device="cpu", precision="fp32").deblur_frames(frames))
+    got = list(Deblurrer(tiny_model(), device="cpu", precision="fp32", backend="compile").deblur_frames(frames))
     assert calls == {"encode_frame": 3, "decode_window": 3}
     for a, b in zip(expected, got, strict=True):
         torch.testing.assert_close(b, a, atol=0, rtol=0)
@@ -108,7 +108,7 @@ def test_one_graph_per_method_for_a_whole_video(monkeypatch: pytest.MonkeyPatch)
     torch._dynamo.reset()
     frames = _frames(count=5)  # T=3: both edge windows repeat a frame, three windows do not
     with compile_failures_raise():
-        list(Deblurrer(tiny_model(), device="cpu", bf16=False, backend="compile").deblur_frames(frames))
+        list(Deblurrer(tiny_model(), device="cpu", precision="fp32", backend="compile").deblur_frames(frames))
     assert {name: counter.frame_count for name, counter in counters.items()} == {
         "forward": 0, "encode_frame": 1, "decode_window": 1,
     }

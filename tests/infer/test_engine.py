@@ -78,7 +78,7 @@ def test_feature_cache_equals_forward_on_replicated_windows() -> None:
 
 def test_deblur_frames_streams_with_bounded_buffering() -> None:
     """Lightweight streaming check: never more than a window's worth of frames are waiting inside."""
-    deblurrer = Deblurrer(tiny_model(), device="cpu", bf16=False)
+    deblurrer = Deblurrer(tiny_model(), device="cpu", precision="fp32")
     pulled = 0
 
     def frames():
@@ -98,8 +98,8 @@ def test_deblur_frames_streams_with_bounded_buffering() -> None:
 def test_bf16_autocast_stays_close_to_float32() -> None:
     model = tiny_model()
     clip = torch.rand(1, 3, 3, 40, 48)
-    fp32 = Deblurrer(model, device="cpu", bf16=False).deblur_clip(clip)
-    bf16 = Deblurrer(model, device="cpu", bf16=True).deblur_clip(clip)
+    fp32 = Deblurrer(model, device="cpu", precision="fp32").deblur_clip(clip)
+    bf16 = Deblurrer(model, device="cpu", precision="bf16").deblur_clip(clip)
     assert bf16.dtype == torch.float32
     assert (fp32 - bf16).abs().mean().item() < 0.02
 

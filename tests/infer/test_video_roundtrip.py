@@ -72,13 +72,13 @@ def test_colours_survive_reading_and_writing_against_the_frames_that_were_encode
 def test_video_pixels_match_the_model_on_decoded_frames(tmp_path: Path, video_file: Path, tiny_weights: Path) -> None:
     out = tmp_path / "sharp.mkv"
     weights = str(tiny_weights)
-    args = ["deblur", str(video_file), "-o", str(out), "--model", weights, "--no-bf16", "--crf", "0", "--quiet"]
+    args = ["deblur", str(video_file), "-o", str(out), "--model", weights, "--precision", "fp32", "--crf", "0", "--quiet"]
     threads = torch.get_num_threads()
     try:  # one thread for the model, the decoder and the encoder: the same pixels
         assert main([*args, "--threads", "1"]) == 0
     finally:
         torch.set_num_threads(threads)
-    expected = list(Deblurrer(tiny_weights, device="cpu", bf16=False).deblur_frames(iter_video_frames(video_file)))
+    expected = list(Deblurrer(tiny_weights, device="cpu", precision="fp32").deblur_frames(iter_video_frames(video_file)))
     got = list(iter_video_frames(out))
     assert len(got) == len(expected)
     error = np.mean([np.abs(a.astype(float) - b).mean() for a, b in zip(got, expected, strict=True)])
@@ -170,7 +170,7 @@ def test_video_streaming_holds_a_bounded_number_of_frames(tmp_path: Path, tiny_w
     monkeypatch.setattr(sources.VideoSource, "__iter__", counting_decode)
     monkeypatch.setattr(sources.VideoSink, "write", counting_write)
     source = make_video(tmp_path / "long.mp4", num_frames=90, size=(16, 16), audio=False)
-    deblurrer = Deblurrer(tiny_weights, device="cpu", bf16=False)
+    deblurrer = Deblurrer(tiny_weights, device="cpu", precision="fp32")
     assert deblurrer.deblur_video(source, tmp_path / "out.mp4", progress=False) == 90
     # reader queue + the frame being put, the window's look-ahead, writer queue + the frame being written
     bound = (api._QUEUE + 1) + deblurrer.num_frames + (api._QUEUE + 1)

@@ -104,7 +104,7 @@ def _worker(argv: Sequence[str] | None = None) -> int:
 
     model = prepare_model(model_for_tooling(args.model, random_init=None), args.backend)
     deblurrer = Deblurrer(
-        model, "cpu", tile=args.tile, bf16=args.precision == "bf16",
+        model, "cpu", tile=args.tile, precision=args.precision,
         backend="compile" if args.backend == "compile" else "torch",  # the ONNX model is prepared above
     )
     model_bytes = _status_bytes("VmRSS")

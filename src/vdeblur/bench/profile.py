@@ -31,7 +31,6 @@ from torch.profiler import ProfilerActivity
 from torch.profiler import profile as torch_profile
 
 from vdeblur.bench.frames import write_test_video
-from vdeblur.bench.suite import PRECISIONS
 from vdeblur.bench.throughput import CPU, stream_runner
 from vdeblur.bench.timing import time_runs
 from vdeblur.infer.compiled import INDUCTOR_OPTIONS
@@ -39,6 +38,7 @@ from vdeblur.infer.deblurrer import Deblurrer
 from vdeblur.io.atomic import atomic_output
 from vdeblur.io.images import quantize
 from vdeblur.io.video import VideoReader, VideoWriter, iter_video_frames
+from vdeblur.precision import precision_name
 
 FLOP_SOURCE = "recorded op shapes (2 FLOPs per multiply-add, as torch.utils.flop_counter)"
 
@@ -206,7 +206,7 @@ def profile_model(
         wall = time.perf_counter() - start
     groups = group_events(prof.events(), wall * 1e6, frames)
     return ModelProfile(
-        width, height, _precision_name(dtype), frames, wall * 1e3 / frames, tuple(groups),
+        width, height, precision_name(dtype), frames, wall * 1e3 / frames, tuple(groups),
         backend="compile" if compile else "torch",
     )
 
@@ -453,7 +453,7 @@ def profile_pipeline(
         crf: encoder quality, passed to both the encode stage and ``deblur_video``.
     """
     timed = _TimedModel(model)
-    deblurrer = Deblurrer(timed, CPU, bf16=dtype is not None, tile=0)
+    deblurrer = Deblurrer(timed, CPU, precision=precision_name(dtype), tile=0)
     with tempfile.TemporaryDirectory(prefix="vdeblur-profile-") as folder:
         source = write_test_video(Path(folder) / "input.mp4", frames, height, width)
         target = Path(folder) / "output.mp4"
@@ -499,7 +499,7 @@ def profile_pipeline(
         timings = tuple(_time_stage(name, run, runs, frames) for name, run in stages.items())
         output_frames = sum(1 for _ in iter_video_frames(target))
     return PipelineProfile(
-        width, height, _precision_name(dtype), frames, runs, codec or "libx264", crf, torch.get_num_threads(), timings,
+        width, height, precision_name(dtype), frames, runs, codec or "libx264", crf, torch.get_num_threads(), timings,
         written[-1], output_frames, statistics.median(in_pipeline[1:]),  # the first run was the warm-up
     )
 
@@ -545,10 +545,6 @@ class _TimedModel(nn.Module):
     def decode_window(self, features: Sequence[Any], reference_frame: torch.Tensor) -> torch.Tensor:
         """The wrapped model's ``decode_window``."""
         return self._timed(self.inner.decode_window, features, reference_frame)
-
-
-def _precision_name(dtype: torch.dtype | None) -> str:
-    return next(name for name, value in PRECISIONS.items() if value == dtype)
 
 
 def _to_tensors(images: Sequence[np.ndarray]) -> list[torch.Tensor]:

@@ -15,8 +15,9 @@ from vdeblur.bench.roofline import Roofline, conv_roofline
 from vdeblur.bench.throughput import end_to_end_timing, stream_runner
 from vdeblur.bench.timing import time_interleaved
 from vdeblur.errors import UserError
+from vdeblur.precision import autocast_dtype
 
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
+PRECISIONS = {name: autocast_dtype(name) for name in ("fp32", "bf16")}
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from vdeblur.bench.timing import Timing, time_runs
 from vdeblur.infer.compiled import compile_failures_raise
 from vdeblur.infer.deblurrer import Deblurrer
 from vdeblur.infer.engine import WindowEngine
+from vdeblur.precision import precision_name
 
 CPU = torch.device("cpu")
 
@@ -59,7 +60,7 @@ def end_to_end_timing(
 
     Arguments as :func:`stream_runner`; the video is written once to a temporary folder, outside the timing.
     """
-    deblurrer = Deblurrer(model, CPU, bf16=dtype is not None, tile=tile, backend="compile" if compile else "torch",
+    deblurrer = Deblurrer(model, CPU, precision=precision_name(dtype), tile=tile, backend="compile" if compile else "torch",
                           fuse=fuse)
     with tempfile.TemporaryDirectory(prefix="vdeblur-bench-") as folder:
         source = write_test_video(Path(folder) / "input.mp4", frames_per_run, height, width)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vdeblur.checkpoint import DEFAULT_MODEL
+from vdeblur.argtypes import add_precision_option
 from vdeblur.device import DEVICE_CHOICES
 from vdeblur.errors import UserError
 from vdeblur.io.images import write_image
@@ -29,8 +29,10 @@ RESULTS = ("deblurred.mp4", "side_by_side.mp4", "compare.png")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``vdeblur demo``."""
     parser.add_argument("--output", "-o", required=True, type=Path, help="folder for the demo's results")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="model name, run directory or .safetensors file")
+    parser.add_argument("--model", default="auto",
+                        help="model name, run directory or .safetensors file (default: auto, as vdeblur deblur)")
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    add_precision_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     sample = sample_files()
     output: Path = args.output
     claim_folder(output)
-    deblurrer = Deblurrer(model=args.model, device=args.device)
+    deblurrer = Deblurrer(model=args.model, device=args.device, precision=args.precision)
     deblurred, side_by_side, compare = (output / name for name in RESULTS)
     deblurrer.deblur_video(sample["blur"], deblurred, compare=side_by_side, overwrite=True, progress=not args.quiet)
 
@@ -101,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
     steps = metadata.get("steps", "?")
     if metadata.get("initial_steps") and steps != "?":
         steps = f"{metadata['initial_steps']} + {steps}"
-    print(f"model:  {metadata.get('model', args.model)} ({steps} training steps)")
+    chosen = f"; auto: {deblurrer.model_choice.reason}" if deblurrer.model_choice is not None else ""
+    print(f"model:  {metadata.get('model', args.model)} ({steps} training steps{chosen}); precision "
+          f"{deblurrer.precision}")
     print()
     print("|                           | PSNR (dB) | SSIM   |")
     print("|---------------------------|-----------|--------|")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vdeblur.argtypes import crf, non_negative_int, positive_int
+from vdeblur.argtypes import add_precision_option, crf, non_negative_int, positive_int, precision_option
 from vdeblur.checkpoint import DEFAULT_MODEL
 from vdeblur.device import DEVICE_CHOICES
 from vdeblur.errors import MediaError, UserError
@@ -28,9 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, type=Path,
                         help="output video (by its suffix: .mp4, .mkv, ...) or folder of PNG frames; "
                              "a folder when there are several inputs")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"model name with shipped weights, run directory or .safetensors file "
-                             f"(default: {DEFAULT_MODEL})")
+    parser.add_argument("--model", default="auto",
+                        help=f"model name with shipped weights, run directory or .safetensors file; auto (default): "
+                             f"the quality model {DEFAULT_MODEL} where this hardware runs it at 3 frames/s or more "
+                             f"at 1280x720, else the small sta-cpu (the choice is printed)")
     parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)} or cuda:N")
     parser.add_argument("--tile", type=non_negative_int, default=None,
                         help="tile side in pixels for large frames (default: from free memory; 0: never tile)")
@@ -41,8 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--codec", default=None, help="video encoder (default libx264; libvpx-vp9 for .webm)")
     parser.add_argument("--crf", type=crf, default=DEFAULT_CRF,
                         help=f"encoder quality, lower is better (default {DEFAULT_CRF})")
-    parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
-                        help="bfloat16 autocast (default: on where the hardware supports it natively)")
+    add_precision_option(parser, legacy_bf16="both")
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="threads for the model and for each of the video decoder and encoder (default: about "
                              "one per core); 1 suits a machine that other jobs share")
@@ -144,9 +144,11 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     deblurrer = Deblurrer(
-        model=args.model, device=_device_name(args.device), tile=args.tile, bf16=args.bf16, backend=args.backend,
-        codec_threads=CODEC_THREADS if args.threads is None else args.threads,
+        model=args.model, device=_device_name(args.device), tile=args.tile, precision=precision_option(args),
+        backend=args.backend, codec_threads=CODEC_THREADS if args.threads is None else args.threads,
     )
+    if not args.quiet:
+        print(f"vdeblur deblur: {settings_summary(deblurrer, str(args.model), args.precision)}", file=sys.stderr)
     if len(jobs) == 1:
         _deblur(deblurrer, jobs[0], args)
         return 0
@@ -160,6 +162,18 @@ def run(args: argparse.Namespace) -> int:
     if failures:
         print(f"vdeblur deblur: {failures} of {len(jobs)} inputs failed.", file=sys.stderr)
     return 2 if failures else 0
+
+
+def settings_summary(deblurrer: Deblurrer, model: str, requested_precision: str) -> str:
+    """One line on what runs: the model (and why, where ``auto`` chose it), the precision, the device."""
+    import torch
+
+    choice = deblurrer.model_choice
+    if choice is not None:
+        model = f"{choice.name} (auto: {choice.reason})"
+    how = " (auto)" if requested_precision == "auto" else ""
+    threads = f", {torch.get_num_threads()} threads" if deblurrer.device.type == "cpu" else ""
+    return f"model {model}; precision {deblurrer.precision}{how}; device {deblurrer.device}{threads}."
 
 
 def _deblur(deblurrer: Deblurrer, job: Job, args: argparse.Namespace) -> None:

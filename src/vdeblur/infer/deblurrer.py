@@ -21,12 +21,12 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from vdeblur.checkpoint import DEFAULT_MODEL, load_model
+from vdeblur.checkpoint import load_model
 from vdeblur.device import select_device
 from vdeblur.errors import UserError
 from vdeblur.infer.engine import WindowEngine
 from vdeblur.infer.outputs import atomic_folder, check_output
-from vdeblur.infer.precision import autocast_dtype
+from vdeblur.infer.model_choice import AUTO_MODEL, ModelChoice, resolve_model
 from vdeblur.infer.sources import (
     CODEC_THREADS, FolderSink, Source, SourceFrame, VideoSink, is_video_output, open_source,
 )
@@ -35,6 +35,7 @@ from vdeblur.infer.tiling import TileConfig
 from vdeblur.io.atomic import atomic_output
 from vdeblur.io.images import quantize
 from vdeblur.io.video import DEFAULT_CRF
+from vdeblur.precision import autocast_dtype, resolve_precision
 
 FrameT = TypeVar("FrameT", np.ndarray, torch.Tensor)
 # Called after each frame with (frames done, frames announced by the source or None); raising stops the run.
@@ -46,10 +47,14 @@ class Deblurrer:
     """Deblur clips, frame streams, video files and frame folders with one model.
 
     Args:
-        model: a model name with shipped weights, a run directory, a ``.safetensors`` file, or a model object.
+        model: a model name with shipped weights, a run directory, a ``.safetensors`` file, or a model object;
+            ``auto``: the quality model where this hardware runs it fast enough, else a small shipped one
+            (:mod:`vdeblur.infer.model_choice`; the choice and its reason are in :attr:`model_choice`).
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
         tile: tile side in pixels; None chooses from free memory; 0 never tiles.
-        bf16: run under bfloat16 autocast; None uses it where the hardware runs it natively.
+        precision: ``fp32``, ``bf16`` (autocast), or ``auto``: bf16 where this hardware runs it faster
+            (:mod:`vdeblur.precision`); the resolved value is in :attr:`precision`.
+        bf16: deprecated spelling of ``precision`` (True: ``bf16``, False: ``fp32``); wins where given.
         tile_config: tile overlap settings.
         cache_features: reuse each frame's encoder features across windows (None: when the model supports it
             and it fits in memory).
@@ -71,10 +76,11 @@ class Deblurrer:
 
     def __init__(
         self,
-        model: str | os.PathLike | nn.Module = DEFAULT_MODEL,
+        model: str | os.PathLike | nn.Module = AUTO_MODEL,
         device: str | torch.device = "auto",
         *,
         tile: int | None = None,
+        precision: str = "auto",
         bf16: bool | None = None,
         tile_config: TileConfig = TileConfig(),
         cache_features: bool | None = None,
@@ -86,11 +92,22 @@ class Deblurrer:
         if backend == "onnxruntime":
             device = "cpu" if device == "auto" else device
         self.device = device if isinstance(device, torch.device) else select_device(device)
+        if bf16 is not None:
+            precision = "bf16" if bf16 else "fp32"
+        if backend == "onnxruntime":
+            precision = _onnxruntime_precision(self.device, precision)
+        self.precision: str = resolve_precision(precision, self.device)
+        self.model_choice: ModelChoice | None = None
+        if isinstance(model, str) and model == AUTO_MODEL:
+            self.model_choice = resolve_model(self.device.type, self.precision)
+            model = self.model_choice.name
         self.model = model if isinstance(model, nn.Module) else load_model(model, self.device)
         if backend != "torch":
-            self.model, bf16 = _runtime_model(self.model, backend, self.device, bf16)
+            from vdeblur.bench.backends import prepare_model
+
+            self.model = prepare_model(self.model, backend)
         self.engine = WindowEngine(
-            self.model, self.device, dtype=autocast_dtype(self.device, bf16), tile=tile,
+            self.model, self.device, dtype=autocast_dtype(self.precision), tile=tile,
             tile_config=tile_config, cache_features=cache_features, compile=backend == "compile", fuse=fuse,
         )
 
@@ -263,19 +280,13 @@ def _open_sink(
     return _Sink(inner, side_by_side)
 
 
-def _runtime_model(
-    model: nn.Module, backend: str, device: torch.device, bf16: bool | None
-) -> tuple[nn.Module, bool | None]:
-    """``model`` behind ``backend`` (see `vdeblur.bench.backends`), and the bf16 setting that backend allows."""
-    from vdeblur.bench.backends import prepare_model
-
-    if backend == "onnxruntime":
-        if device.type != "cpu":
-            raise UserError(f"The onnxruntime backend runs on the CPU only, not on {device}; use --device cpu.")
-        if bf16:
-            raise UserError("The onnxruntime backend runs in float32 only; drop --bf16 or use --backend torch.")
-        bf16 = False
-    return prepare_model(model, backend), bf16
+def _onnxruntime_precision(device: torch.device, precision: str) -> str:
+    """The precision ONNX Runtime runs in (float32), or the reason it cannot run as asked."""
+    if device.type != "cpu":
+        raise UserError(f"The onnxruntime backend runs on the CPU only, not on {device}; use --device cpu.")
+    if precision == "bf16":
+        raise UserError("The onnxruntime backend runs in float32 only; use --precision fp32 or --backend torch.")
+    return "fp32"
 
 
 def _abort_on_error(sink: VideoSink | FolderSink) -> None:

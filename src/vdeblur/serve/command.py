@@ -18,9 +18,6 @@ from vdeblur.checkpoint import DEFAULT_MODEL, resolve_weights_path, shipped_weig
 from vdeblur.device import DEVICE_CHOICES
 from vdeblur.errors import UserError
 
-HELP = "a local web page to deblur a clip and compare before and after"
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``serve`` options to ``parser``."""
     parser.add_argument("--host", default="127.0.0.1",

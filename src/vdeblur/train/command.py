@@ -23,6 +23,7 @@ SHORTHANDS = {
     "init_from": "train.init_from",
     "device": "train.device",
     "workers": "data.num_workers",
+    "precision": "train.precision",
 }
 
 
@@ -47,7 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="start a new run from these weights (.safetensors or run directory)")
     parser.add_argument("--device", metavar="|".join(DEVICE_CHOICES), help="train.device")
     parser.add_argument("--workers", type=int, help="DataLoader worker processes (data.num_workers)")
-    parser.add_argument("--bf16", action="store_true", help="bf16 autocast (train.precision=bf16)")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"),
+                        help="train.precision; auto: bf16 where this hardware runs it faster than fp32, resolved at "
+                             "the start and recorded in the weights")
+    parser.add_argument("--bf16", action="store_true", help=argparse.SUPPRESS)  # deprecated: --precision bf16
 
 
 def resolve_config(args: argparse.Namespace) -> RunConfig:

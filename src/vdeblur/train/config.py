@@ -105,7 +105,9 @@ class TrainConfig:
     stop_at: int | None = None
     seed: int = 0
     device: str = "auto"
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # bf16: autocast on CPU or CUDA; fp16: CUDA only
+    # bf16: autocast on CPU or CUDA; fp16: CUDA only; auto: bf16 where this hardware runs it faster than fp32
+    # (vdeblur.precision), resolved when training starts and recorded in the weights' metadata.
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     ema_decay: float | None = 0.999  # None: no EMA
     val_every: int = 1000
     checkpoint_every: int = 500

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from vdeblur.checkpoint import DEFAULT_MODEL
-from vdeblur.argtypes import non_negative_int, positive_int
+from vdeblur.argtypes import add_precision_option, non_negative_int, positive_int, precision_option
 from vdeblur.device import DEVICE_CHOICES
 
 INPUT_BASELINE = "input"
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the scores as JSON")
     parser.add_argument("--save-outputs", type=Path, metavar="DIR", help="write restored frames to DIR/<seq>/")
     parser.add_argument("--device", default="auto", metavar="|".join(DEVICE_CHOICES))
-    parser.add_argument("--bf16", action="store_true", help="run the model under bf16 autocast (default: float32)")
+    add_precision_option(parser, legacy_bf16="switch")
     parser.add_argument("--tile", type=non_negative_int,
                         help="tile side in pixels (default: chosen from free memory; 0: never)")
     parser.add_argument("--overwrite", action="store_true",
@@ -50,18 +50,21 @@ def run(args: argparse.Namespace) -> int:
     sequences = find_sequences(args.data, args.layout, args.split, args.blur_folder)
     if args.max_sequences is not None:
         sequences = sequences[: args.max_sequences]
+    precision = None
     if args.model == INPUT_BASELINE:
         restore = identity_restorer
     else:
         from vdeblur.infer.deblurrer import Deblurrer
 
-        restore = Deblurrer(args.model, args.device, tile=args.tile, bf16=args.bf16).deblur_frames
+        deblurrer = Deblurrer(args.model, args.device, tile=args.tile, precision=precision_option(args))
+        restore, precision = deblurrer.deblur_frames, deblurrer.precision
     with contextlib.ExitStack() as stack:
         # The restored frames appear only once every sequence is done: no half-written folder on failure.
         saved = None if args.save_outputs is None else stack.enter_context(atomic_folder(args.save_outputs))
         summary = evaluate_sequences(sequences, restore, saved)
-    report = {"model": str(args.model), "data": str(args.data), "split": args.split, **summary}
-    print(markdown_table(summary, f"{args.model} on {args.data.name}/{args.split}"))
+    report = {"model": str(args.model), "precision": precision, "data": str(args.data), "split": args.split, **summary}
+    label = f"{args.model} ({precision})" if precision else str(args.model)
+    print(markdown_table(summary, f"{label} on {args.data.name}/{args.split}"))
     if args.json is not None:
         with atomic_output(args.json) as tmp:
             tmp.write_text(json.dumps(report, indent=2) + "\n")

@@ -38,7 +38,8 @@ from vdeblur.train.state import (
     StopRequest, describe_path, ignore_interrupts_in_worker, load_state, restore_rng_state, rng_state, save_state,
     stop_on_signals,
 )
-from vdeblur.train.validation import Validator, autocast_context, validation_sequences
+from vdeblur.precision import autocast_context, resolve_precision
+from vdeblur.train.validation import Validator, validation_sequences
 
 
 class TrainingDiverged(UserError):
@@ -81,7 +82,9 @@ class Trainer:
         self.run_dir = Path(config.run_dir)
         self.state_path = self.run_dir / "state.pt"
         train = config.train
-        if train.precision == "fp16" and (device.type != "cuda" or config.gan.enabled):
+        # auto resolves here, once: the run then keeps one precision, recorded in its weights' metadata.
+        self.precision = resolve_precision(train.precision, device)
+        if self.precision == "fp16" and (device.type != "cuda" or config.gan.enabled):
             raise ConfigError("train.precision fp16 needs a CUDA device and no GAN; use bf16 or fp32.")
         self.windows_per_step = config.data.batch_size // config.data.crops_per_window
         if self.windows_per_step % self.context.world_size:
@@ -102,7 +105,7 @@ class Trainer:
         self.optimizer = optimizer(
             self.model.parameters(), lr=config.optim.lr, betas=config.optim.betas, weight_decay=config.optim.weight_decay
         )
-        self.scaler = torch.amp.GradScaler("cuda", enabled=train.precision == "fp16")
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
         self.ema = ModelEMA(self.model, train.ema_decay) if train.ema_decay else None
         self.adversary: Adversary | None = None
         if config.gan.enabled:
@@ -218,12 +221,12 @@ class Trainer:
         """One optimiser step (and one discriminator step for DBLRGAN); returns detached scalars."""
         blur = batch["blur"].to(self.device, non_blocking=True)
         sharp = batch["sharp"].to(self.device, non_blocking=True)
-        with autocast_context(self.device, self.config.train.precision):
+        with autocast_context(self.device, self.precision):
             output = self.net(blur)
         loss = self.loss_fn(output, sharp)
         stats: dict[str, torch.Tensor] = {}
         if self.adversary is not None and self.step >= self.config.gan.pretrain_steps:
-            with autocast_context(self.device, self.config.train.precision):
+            with autocast_context(self.device, self.precision):
                 stats = self.adversary.discriminator_step(sharp, output)
                 adversarial = self.adversary.generator_loss(output)
             loss = loss + self.config.gan.adv_weight * adversarial
@@ -257,7 +260,8 @@ class Trainer:
             self._say(f"{describe_path(self.run_dir)} already finished {self.step} of {last_step} steps{until}.")
             return TrainResult(start_step, self.step, False, "", self.best_psnr, self.last_metrics)
         if not self.resumed:
-            self._say(f"Training {self.config.model.name} into {describe_path(self.run_dir)}.")
+            self._say(f"Training {self.config.model.name} into {describe_path(self.run_dir)} in {self.precision}"
+                      f"{' (auto)' if self.config.train.precision == 'auto' else ''}.")
         session_start = last_checkpoint = time.monotonic()
         running: dict[str, float] = {}
         stopped_early = False
@@ -343,7 +347,7 @@ class Trainer:
         if self.validator is None:
             return
         weights = self.ema.module if self.ema is not None else self.model
-        self.last_metrics = self.validator.run(weights, self.device, self.config.train.precision)
+        self.last_metrics = self.validator.run(weights, self.device, self.precision)
         if self.logbook is not None:
             self.logbook.add(step=self.step, elapsed_s=self.elapsed_s, val_psnr=self.last_metrics["psnr"],
                              val_ssim=self.last_metrics["ssim"])
@@ -363,7 +367,7 @@ class Trainer:
             "data": str(self.config.data.root),
             "metrics": self.last_metrics or {},
             "ema": self.ema is not None,
-            "precision": self.config.train.precision,
+            "precision": self.precision,
             "gan": self.config.gan.enabled,
         }
 

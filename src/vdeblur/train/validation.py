@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import torch
 from torch import nn
 
 from vdeblur.data import Sequence, VideoDeblurDataset, find_sequences
 from vdeblur.metrics import MetricTable
+from vdeblur.precision import autocast_context
 from vdeblur.train.config import DataConfig
-
-
-def autocast_context(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """bf16/fp16 autocast on ``device`` for ``precision``, or a no-op for fp32."""
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 def validation_sequences(config: DataConfig) -> list[Sequence]:
