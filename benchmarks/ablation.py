@@ -149,17 +149,20 @@ def zero_attention_copy(weights: Path, out: Path) -> Path:
 
 
 def score(weights: Path, data: str, split: str, out: Path) -> dict[str, Any]:
-    """Evaluate weights on a split in fp32 (scores do not depend on the machine's precision choice)."""
+    """Evaluate weights (or ``input``, the blurry frames themselves) on a split in fp32, whatever the machine's
+    precision choice would be."""
     if not out.exists():
         subprocess.run(
             [sys.executable, "-m", "vdeblur", "eval", "--data", data, "--split", split, "--model", str(weights),
-             "--json", str(out)],
+             "--precision", "fp32", "--json", str(out)],
             check=True, stdout=subprocess.DEVNULL,
         )
     return json.loads(out.read_text())
 
 
 def run(plan: Plan, runs: Path) -> None:
+    score(Path("input"), plan.data, "test", runs / "input_val.json")  # the rows every candidate is read against
+    score(Path("input"), plan.bench, "test", runs / "input_bench.json")
     for candidate in plan.candidates:
         folder = runs / candidate.name
         run_dir = folder / "run"
@@ -200,9 +203,10 @@ def table(plan: Plan, runs: Path) -> str:
         f"Budget {plan.budget_minutes:g} CPU minutes of one-thread training per candidate (steps fixed by a one-thread "
         f"calibration; trained with {plan.train_threads} threads); ISA: {calibration['isa']}.",
         "",
-        "| candidate | CPU s/step (1 thread) | steps | CPU time (min) | wall time (min) | validation PSNR / SSIM "
+        "| candidate | CPU s/step (1 thread) | steps | CPU time of the training (min) | wall time (min) | validation PSNR / SSIM "
         "| benchmark PSNR / SSIM | benchmark, attention zeroed |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"| blurry input | – | – | – | – | {_cell(runs / 'input_val.json')} | {_cell(runs / 'input_bench.json')} | – |",
     ]
     for candidate in plan.candidates:
         folder = runs / candidate.name
