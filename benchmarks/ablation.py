@@ -25,8 +25,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -38,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from vdeblur.hardware import read_cpu_features
 from vdeblur.train.config import from_dict
 
 REPO = Path(__file__).resolve().parent.parent
@@ -71,14 +70,6 @@ class Plan:
 
 def load_plan(path: Path) -> Plan:
     return from_dict(Plan, yaml.safe_load(path.read_text()), where=str(path))
-
-
-def isa() -> str:
-    """The CPU's matrix ISA as the project reports it beside speed figures."""
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
-    found = "AMX" if "amx_bf16" in flags else "AVX-512 BF16, no AMX" if "avx512_bf16" in flags else platform.machine()
-    return f"{found} (capped at {cap})" if cap else found
 
 
 def _train_command(plan: Plan, candidate: Candidate, run_dir: Path, overrides: list[str]) -> list[str]:
@@ -119,7 +110,7 @@ def calibrate(plan: Plan, candidate: Candidate, runs: Path) -> float:
                        stderr=subprocess.DEVNULL)
         times.append(_seconds_per_step(scratch))
         shutil.rmtree(scratch)
-        done["isa"] = isa()
+        done["isa"] = read_cpu_features().isa  # oneDNN's best ISA here, its cap included
         path.write_text(json.dumps(done, indent=2) + "\n")
         print(f"calibration: {candidate.name} {times[-1]:.3f} CPU s/step", flush=True)
     return statistics.median(times)
