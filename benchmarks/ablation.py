@@ -29,7 +29,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,12 +162,8 @@ def run(plan: Plan, runs: Path) -> None:
                      f"train.val_every={max(1, steps // 4)}",
                      "train.checkpoint_every=200", "train.checkpoint_minutes=5"]
         folder.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
         print(f"{candidate.name}: {steps} steps at {speed:.3f} CPU s/step", flush=True)
         subprocess.run(_train_command(plan, candidate, run_dir, overrides), check=True)
-        wall = folder / "wall_s.txt"
-        previous = float(wall.read_text()) if wall.exists() else 0.0
-        wall.write_text(f"{previous + time.monotonic() - started:.0f}\n")
         best = run_dir / "best.safetensors"
         score(best, plan.data, "test", folder / "val.json")
         score(best, plan.bench, "test", folder / "bench.json")

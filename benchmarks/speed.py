@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> dict:
     random_weights = not hasattr(model, "weights_metadata")
     sizes = [parse_size(s) for s in args.sizes.split(",")]
     cpu = read_cpu_features()
-    precisions = ["fp32", "bf16"] if cpu.has_avx512_bf16 or cpu.has_amx else ["fp32"]
+    precisions = ["fp32", "bf16"] if cpu.has_bf16 else ["fp32"]
     default_precision = precisions[-1]
     print(f"load average {load_before[0]:.2f} on {os.cpu_count()} CPUs; measuring {args.model} ...", flush=True)
 

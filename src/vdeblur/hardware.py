@@ -57,6 +57,11 @@ class CpuFeatures:
         return "avx512_bf16" in self.flags
 
     @property
+    def has_bf16(self) -> bool:
+        """bf16 instructions of any kind (AVX-512 BF16 or AMX): whether a bf16 measurement is worth making."""
+        return self.has_avx512_bf16 or self.has_amx
+
+    @property
     def isa(self) -> str:
         """The strongest of :data:`ISA_CAPS` these flags allow, or ``other`` (no AVX2: older x86, Arm, Apple)."""
         best = "other"
@@ -172,7 +177,7 @@ def conv_speed(cpu: CpuFeatures) -> ConvSpeed:
         return ConvSpeed(**entries[key])
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    speed = measure_conv_speed(with_bf16=cpu.has_avx512_bf16 or cpu.has_amx)
+    speed = measure_conv_speed(with_bf16=cpu.has_bf16)
     try:
         from vdeblur.io.atomic import atomic_output
 

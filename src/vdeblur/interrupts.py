@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -54,8 +54,11 @@ def _once(stop: Any) -> Any:
 
 
 @contextmanager
-def interrupt_on_signals(signals: tuple[signal.Signals, ...] = TERMINATING_SIGNALS) -> Iterator[None]:
-    """Within the block, the first of ``signals`` raises :class:`Interrupted` in the main thread.
+def interrupt_on_signals(
+    signals: tuple[signal.Signals, ...] = TERMINATING_SIGNALS, handler: Callable[[int, Any], None] | None = None
+) -> Iterator[None]:
+    """Within the block, the first of ``signals`` raises :class:`Interrupted` in the main thread (or ``handler``,
+    if given, handles them: a server that stops its own loop).
 
     The previous handlers come back when the block ends. Off the main thread, where Python cannot set signal
     handlers, this does nothing.
@@ -63,7 +66,7 @@ def interrupt_on_signals(signals: tuple[signal.Signals, ...] = TERMINATING_SIGNA
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    handler = _once(Interrupted)
+    handler = handler or _once(Interrupted)
     previous = {sig: signal.signal(sig, handler) for sig in signals}
     try:
         yield

@@ -198,8 +198,7 @@ def _precisions(text: str | None, cpu: CpuFeatures) -> list[str]:
 
     from vdeblur.precision import resolve_precision
 
-    has_bf16 = cpu.has_avx512_bf16 or cpu.has_amx
-    names = _choices(text or ("fp32,bf16" if has_bf16 else "fp32"), ("fp32", "bf16", "auto"), "precision")
+    names = _choices(text or ("fp32,bf16" if cpu.has_bf16 else "fp32"), ("fp32", "bf16", "auto"), "precision")
     resolved = [resolve_precision(n, torch.device("cpu")) if n == "auto" else n for n in names]
     return list(dict.fromkeys(resolved))
 

@@ -12,7 +12,6 @@ import contextlib
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -201,8 +200,8 @@ class Deblurrer:
         try:
             with contextlib.ExitStack() as stack:
                 sinks = [
-                    _open_sink(stack, target, src, _Encoding(codec, crf, pixel_format), side_by_side=i == 1,
-                               threads=self.codec_threads)
+                    _open_sink(stack, target, src, codec, crf, side_by_side=i == 1,
+                               threads=self.codec_threads, pixel_format=pixel_format)
                     for i, target in enumerate(targets)
                 ]
                 return self._stream(src, sinks, progress, desc=source.name, on_frame=on_frame)
@@ -255,24 +254,16 @@ class _Sink:
         self.inner.close()
 
 
-@dataclass(frozen=True)
-class _Encoding:
-    """Encoder settings for video outputs (None: the writer's default)."""
-
-    codec: str | None
-    crf: int
-    pixel_format: str | None
-
-
 def _open_sink(
-    stack: contextlib.ExitStack, target: Path, source: Source, encoding: _Encoding, side_by_side: bool, threads: int,
+    stack: contextlib.ExitStack, target: Path, source: Source, codec: str | None, crf: int, side_by_side: bool,
+    threads: int, pixel_format: str | None = None,
 ) -> _Sink:
     """Open a sink writing into a temporary file or folder that replaces ``target`` when the stack closes."""
     if is_video_output(target):
         tmp = stack.enter_context(atomic_output(target))
         inner: VideoSink | FolderSink = VideoSink(
-            tmp, source, encoding.codec, encoding.crf, audio=not side_by_side, threads=threads, destination=target,
-            pixel_format=encoding.pixel_format,
+            tmp, source, codec, crf, audio=not side_by_side, threads=threads, destination=target,
+            pixel_format=pixel_format,
         )
         stack.callback(_abort_on_error, inner)
     else:

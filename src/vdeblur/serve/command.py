@@ -17,6 +17,7 @@ from vdeblur.argtypes import port, positive_int
 from vdeblur.checkpoint import DEFAULT_MODEL, resolve_weights_path, shipped_weights_names
 from vdeblur.device import DEVICE_CHOICES
 from vdeblur.errors import UserError
+from vdeblur.interrupts import interrupt_on_signals
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``serve`` options to ``parser``."""
@@ -122,9 +123,5 @@ def _stop_gracefully_on(signals: tuple[signal.Signals, ...], server: object):
         received.append(signum)
         server.handle_exit(signum, frame)  # type: ignore[attr-defined]
 
-    previous = {sig: signal.signal(sig, stop) for sig in signals}
-    try:
+    with interrupt_on_signals(signals, handler=stop):
         yield received
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

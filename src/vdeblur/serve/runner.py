@@ -43,7 +43,6 @@ class DeblurRunner:
         job.check_cancelled()
         job.stage = "deblurring"
         job.started = time.monotonic()
-        job.frames_done = 0
         deblurrer.deblur_video(
             job.input, job.folder / RESULT, codec=BROWSER_CODEC, pixel_format=browser_pixel_format(width, height),
             progress=False, on_frame=job.report,

@@ -7,6 +7,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from vdeblur.argtypes import PRECISION_CHOICES
 from vdeblur.device import DEVICE_CHOICES, select_device
 from vdeblur.train.config import RunConfig, load_config, parse_override
 
@@ -48,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="start a new run from these weights (.safetensors or run directory)")
     parser.add_argument("--device", metavar="|".join(DEVICE_CHOICES), help="train.device")
     parser.add_argument("--workers", type=int, help="DataLoader worker processes (data.num_workers)")
-    parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"),
+    parser.add_argument("--precision", choices=(*PRECISION_CHOICES, "fp16"),
                         help="train.precision; auto: bf16 where this hardware runs it faster than fp32, resolved at "
                              "the start and recorded in the weights")
     parser.add_argument("--bf16", action="store_true", help=argparse.SUPPRESS)  # deprecated: --precision bf16
