@@ -27,7 +27,8 @@ def _randomise_zero_parameters(model: torch.nn.Module) -> None:
 
 def test_list_models_names_the_presets() -> None:
     assert list_models() == [
-        "sta-wide", "sta-cpu", "sta-fullres", "sta-naf", "single-frame", "sta-paper", "dblrnet", "dblrnet-cpu"
+        "sta-wide", "sta-cpu", "sta-fast", "sta-fullres", "sta-naf", "single-frame", "sta-paper", "dblrnet",
+        "dblrnet-cpu",
     ]
 
 

@@ -102,6 +102,22 @@ def sta_wide(**overrides: Any) -> STANet:
     return _build("sta-wide", STANet, preset, overrides)
 
 
+def sta_fast(**overrides: Any) -> STANet:
+    """The fast model for CPUs without AMX: ``sta-wide``'s layout (×4 pixel-unshuffle, one width at every
+    level, attention at 1/8 and 1/16 scale, the local path at 1/4 and 1/8) at half its width and with two
+    layers per block instead of three: 46.6 GFLOPs per 1280×720 frame streaming, a fifth of ``sta-wide``'s.
+
+    Wide layers at coarse scale keep 70–90 % of the dense 3×3 roofline in float32 where ``sta-cpu``'s narrow
+    fine-scale layers keep about 45 %, so it runs faster than ``sta-cpu`` despite similar FLOPs (BENCHMARKS.md,
+    issue 16).
+    """
+    preset = dict(
+        num_frames=5, width=(64, 64, 64), growth=(48, 32, 32), num_layers=2, num_spatial=4, num_temporal=4,
+        attention_levels=(1, 2), local_fusion_levels=(0, 1), unshuffle=4,
+    )
+    return _build("sta-fast", STANet, preset, overrides)
+
+
 def sta_naf(**overrides: Any) -> STANet:
     """STANet with NAFNet blocks (a candidate of the recipe ablations, BENCHMARKS.md): ×4 pixel-unshuffle,
     widths 64/128/256 at 1/4, 1/8 and 1/16 scale, 2/2/4 blocks per level in encoder and decoder, factorized
@@ -147,6 +163,7 @@ def dblrgan_disc(**overrides: Any) -> DBLRGANDiscriminator:
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "sta-wide": sta_wide,
     "sta-cpu": sta_cpu,
+    "sta-fast": sta_fast,
     "sta-fullres": sta_fullres,
     "sta-naf": sta_naf,
     "single-frame": single_frame,
