@@ -51,7 +51,7 @@ from vdeblur.bench.timing import load_verdict
 from vdeblur.checkpoint import DEFAULT_MODEL
 from vdeblur.export.model_spec import model_for_tooling
 from vdeblur.hardware import read_cpu_features
-from vdeblur.infer import bench_command
+from vdeblur.commands import bench as bench_command
 from vdeblur.io.atomic import atomic_output
 
 REPO = Path(__file__).resolve().parents[1]

@@ -19,14 +19,14 @@ from vdeblur.interrupts import exit_status, interrupt_on_signals, interruption_m
 # name -> (module, one-line help). Kept here, not discovered, so the command set is explicit.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("vdeblur.commands.demo", "deblur the bundled sample with the shipped model and show the result"),
-    "deblur": ("vdeblur.infer.command", "deblur a video file, a folder of frames, or many videos"),
-    "models": ("vdeblur.models.command", "list every model with parameters, GFLOPs per frame at 1280x720 and T"),
-    "synth": ("vdeblur.synth.command", "make blurred/sharp training pairs from sharp videos, frames or photos"),
-    "train": ("vdeblur.train.command", "train a model (resumable; torchrun for several processes)"),
-    "eval": ("vdeblur.train.eval_command", "score a model on a dataset with the published PSNR/SSIM protocol"),
-    "export": ("vdeblur.infer.export_command", "export a model to ONNX or TorchScript"),
-    "bench": ("vdeblur.infer.bench_command", "measure frames/s and memory of a model on this machine"),
-    "serve": ("vdeblur.serve.command", "a local web page to deblur a clip and compare before and after"),
+    "deblur": ("vdeblur.commands.deblur", "deblur a video file, a folder of frames, or many videos"),
+    "models": ("vdeblur.commands.models", "list every model with parameters, GFLOPs per frame at 1280x720 and T"),
+    "synth": ("vdeblur.commands.synth", "make blurred/sharp training pairs from sharp videos, frames or photos"),
+    "train": ("vdeblur.commands.train", "train a model (resumable; torchrun for several processes)"),
+    "eval": ("vdeblur.commands.eval", "score a model on a dataset with the published PSNR/SSIM protocol"),
+    "export": ("vdeblur.commands.export", "export a model to ONNX or TorchScript"),
+    "bench": ("vdeblur.commands.bench", "measure frames/s and memory of a model on this machine"),
+    "serve": ("vdeblur.commands.serve", "a local web page to deblur a clip and compare before and after"),
 }
 
 

@@ -144,7 +144,7 @@ def test_bench_under_an_isa_cap_runs_a_child_that_sees_the_cap(tmp_path: Path) -
 
 def test_bench_isa_caps_follow_the_cpu(monkeypatch, capsys) -> None:
     from vdeblur import hardware
-    from vdeblur.infer.bench_command import isa_caps
+    from vdeblur.commands.bench import isa_caps
 
     avx2 = hardware.CpuFeatures("test", frozenset({"avx2", "fma"}))
     monkeypatch.setattr(hardware, "read_cpu_features", lambda: avx2)
