@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from vdeblur.argtypes import positive_int
+from vdeblur.commands.argtypes import positive_int
 from vdeblur.hardware import ISA_CAPS, ISA_ENV, CpuFeatures
 
 # The quality model and the small one that --model auto falls back to (vdeblur.infer.model_choice).

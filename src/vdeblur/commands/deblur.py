@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vdeblur.argtypes import add_precision_option, crf, non_negative_int, positive_int, precision_option
+from vdeblur.commands.argtypes import add_precision_option, crf, non_negative_int, positive_int, precision_option
 from vdeblur.checkpoint import DEFAULT_MODEL
 from vdeblur.device import DEVICE_CHOICES
 from vdeblur.errors import MediaError, UserError

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
-from vdeblur.argtypes import port, positive_int
+from vdeblur.commands.argtypes import port, positive_int
 from vdeblur.checkpoint import DEFAULT_MODEL, resolve_weights_path, shipped_weights_names
 from vdeblur.device import DEVICE_CHOICES
 from vdeblur.errors import UserError
