@@ -85,7 +85,7 @@ def measure_peak_memory(
 
 def _worker(argv: Sequence[str] | None = None) -> int:
     keep_freed_memory()  # before anything allocates, as the vdeblur command does, so the peak is the command's
-    from vdeblur.bench.backends import BACKENDS, prepare_model
+    from vdeblur.infer.backends import BACKENDS, prepare_model
 
     parser = argparse.ArgumentParser(description="one peak-memory measurement (run by measure_peak_memory)")
     parser.add_argument("--model", required=True)

@@ -133,7 +133,7 @@ def measure_here(args: argparse.Namespace) -> dict:
     """Every model's measurements in this process; prints the tables and returns the JSON report."""
     import torch
 
-    from vdeblur.bench.backends import BACKENDS
+    from vdeblur.infer.backends import BACKENDS
     from vdeblur.bench.memory import measure_peak_memory
     from vdeblur.bench.suite import measure_rooflines, measure_speed, parse_size
     from vdeblur.bench.timing import load_verdict

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from vdeblur.checkpoint import load_model
 from vdeblur.device import select_device
 from vdeblur.errors import UserError
+from vdeblur.infer.backends import prepare_model
 from vdeblur.infer.engine import WindowEngine
 from vdeblur.infer.outputs import atomic_folder, check_output
 from vdeblur.infer.model_choice import AUTO_MODEL, ModelChoice, resolve_model
@@ -102,8 +103,6 @@ class Deblurrer:
             model = self.model_choice.name
         self.model = model if isinstance(model, nn.Module) else load_model(model, self.device)
         if backend != "torch":
-            from vdeblur.bench.backends import prepare_model
-
             self.model = prepare_model(self.model, backend)
         self.engine = WindowEngine(
             self.model, self.device, dtype=autocast_dtype(self.precision), tile=tile,
