@@ -12,7 +12,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from vdeblur.bench.fidelity import bf16_fidelity
-from vdeblur.bench.flops import gflops_per_frame
 from vdeblur.bench.markdown import replace_section
 from vdeblur.bench.roofline import conv_gflops
 from vdeblur.bench.speedups import measure_speedups
@@ -22,7 +21,7 @@ from vdeblur.cli import main
 from vdeblur.errors import UserError
 from vdeblur.infer.fusion import fusion_available
 from vdeblur.models import create_model
-from vdeblur.models.cost import measure_cost
+from vdeblur.models.cost import gflops_per_frame, measure_cost
 
 TINY = dict(width=4, growth=4, num_layers=1, num_spatial=2, num_temporal=2, num_frames=3)
 
