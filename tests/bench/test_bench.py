@@ -11,10 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vdeblur.bench.fidelity import bf16_fidelity
-from vdeblur.bench.markdown import replace_section
 from vdeblur.bench.roofline import conv_gflops
-from vdeblur.bench.speedups import measure_speedups
 from vdeblur.bench.timing import load_verdict, time_runs
 from vdeblur.checkpoint import save_weights
 from vdeblur.cli import main
@@ -22,6 +19,10 @@ from vdeblur.errors import UserError
 from vdeblur.infer.fusion import fusion_available
 from vdeblur.models import create_model
 from vdeblur.models.cost import gflops_per_frame, measure_cost
+
+from benchlib.fidelity import bf16_fidelity
+from benchlib.markdown import replace_section
+from benchlib.speedups import measure_speedups
 
 TINY = dict(width=4, growth=4, num_layers=1, num_spatial=2, num_temporal=2, num_frames=3)
 
