@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 
 from vdeblur.errors import MediaError
-from vdeblur.io.images import image_size, is_image_file, quantize, read_image, write_image
-from vdeblur.io.names import natural_key
+from vdeblur.io.images import image_size, quantize, read_image, write_image
+from vdeblur.io.listing import list_images
 from vdeblur.io.video import ColorInfo, VideoReader, VideoWriter, is_video_file
 
 DEFAULT_FRAME_RATE = Fraction(30)  # for videos made from frame folders, which carry no timing
@@ -32,16 +32,6 @@ class SourceFrame:
     pts: int | None
     time_base: Fraction | None
     name: str
-
-
-def list_images(folder: Path) -> list[Path]:
-    """The image files directly inside ``folder``, in natural order."""
-    return sorted((p for p in folder.iterdir() if p.is_file() and is_image_file(p)), key=natural_key)
-
-
-def list_videos(folder: Path) -> list[Path]:
-    """The video files directly inside ``folder``, in natural order."""
-    return sorted((p for p in folder.iterdir() if p.is_file() and is_video_file(p)), key=natural_key)
 
 
 # Threads of the video decoder and of the encoder each; 0 is FFmpeg's choice (about one per core). The model
