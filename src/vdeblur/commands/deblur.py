@@ -14,7 +14,7 @@ from vdeblur.checkpoint import DEFAULT_MODEL
 from vdeblur.device import DEVICE_CHOICES
 from vdeblur.errors import MediaError, UserError
 from vdeblur.infer.outputs import check_output
-from vdeblur.infer.sources import is_video_output
+from vdeblur.infer.sinks import is_video_output
 from vdeblur.io.listing import list_images, list_videos
 from vdeblur.io.video import DEFAULT_CRF
 

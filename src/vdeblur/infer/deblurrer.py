@@ -27,9 +27,8 @@ from vdeblur.infer.backends import prepare_model
 from vdeblur.infer.engine import WindowEngine
 from vdeblur.infer.outputs import atomic_folder, check_output
 from vdeblur.infer.model_choice import AUTO_MODEL, ModelChoice, resolve_model
-from vdeblur.infer.sources import (
-    CODEC_THREADS, FolderSink, Source, SourceFrame, VideoSink, is_video_output, open_source,
-)
+from vdeblur.infer.sinks import FolderSink, VideoSink, is_video_output
+from vdeblur.infer.sources import CODEC_THREADS, Source, SourceFrame, open_source
 from vdeblur.infer.threads import BackgroundConsumer, prefetch
 from vdeblur.infer.tiling import TileConfig
 from vdeblur.io.atomic import atomic_output
