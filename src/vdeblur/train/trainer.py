@@ -22,10 +22,11 @@ from vdeblur.checkpoint import load_weights_into, model_metadata, resolve_weight
 from vdeblur.data import Sequence, VideoDeblurDataset, find_sequences
 from vdeblur.errors import CheckpointError, ConfigError, UserError
 from vdeblur.io.images import image_size
+from vdeblur.launch import DistContext
 from vdeblur.layout import to_channels_last
 from vdeblur.models import create_discriminator, create_model
 from vdeblur.train.config import RunConfig, plain, save_config
-from vdeblur.train.distributed import DistContext, all_reduce_sum
+from vdeblur.train.distributed import all_reduce_sum
 from vdeblur.train.ema import ModelEMA
 from vdeblur.train.gan import Adversary
 from vdeblur.train.logbook import Logbook
