@@ -12,7 +12,7 @@ from vdeblur.checkpoint import DEFAULT_MODEL
 from vdeblur.device import DEVICE_CHOICES
 from vdeblur.errors import UserError
 from vdeblur.infer.jobs import Job, my_share, plan_jobs
-from vdeblur.infer.outputs import check_output
+from vdeblur.infer.outputs import check_outputs
 from vdeblur.io.video import DEFAULT_CRF
 from vdeblur.launch import DistContext, launch_context
 
@@ -66,10 +66,8 @@ def run(args: argparse.Namespace) -> int:
     """Deblur every job of this process; returns 0, or 2 if some inputs of a batch failed."""
     context = launch_context()
     jobs = my_share(plan_jobs(list(args.inputs), args.output, args.compare), context)
-    for job in jobs:
-        for target in (job.destination, job.compare):
-            if target is not None:
-                check_output(job.source, target, args.overwrite)
+    for job in jobs:  # the whole batch before the model loads; deblur_video checks again just before it writes
+        check_outputs(job.source, job.destination, job.compare, args.overwrite)
     if not jobs:
         return 0
 

@@ -25,7 +25,7 @@ from vdeblur.device import select_device
 from vdeblur.errors import UserError
 from vdeblur.infer.backends import prepare_model
 from vdeblur.infer.engine import WindowEngine
-from vdeblur.infer.outputs import atomic_folder, check_output
+from vdeblur.infer.outputs import atomic_folder, check_outputs
 from vdeblur.infer.model_choice import AUTO_MODEL, ModelChoice, resolve_model
 from vdeblur.infer.sinks import FolderSink, VideoSink, is_video_output
 from vdeblur.infer.sources import CODEC_THREADS, Source, SourceFrame, open_source
@@ -189,11 +189,7 @@ class Deblurrer:
             UserError / MediaError: bad input, unsafe or unwritable output (nothing is written then).
         """
         source, destination = Path(source), Path(destination)
-        targets = [destination] + ([Path(compare)] if compare is not None else [])
-        if compare is not None and Path(compare).resolve() == destination.resolve():
-            raise UserError("The comparison output must differ from the main output.")
-        for target in targets:
-            check_output(source, target, overwrite)
+        targets = check_outputs(source, destination, None if compare is None else Path(compare), overwrite)
         src = open_source(source, self.codec_threads)
         try:
             with contextlib.ExitStack() as stack:
