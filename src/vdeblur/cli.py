@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from vdeblur import __version__
 from vdeblur.allocator import keep_freed_memory
-from vdeblur.errors import UserError
+from vdeblur.errors import UserError, describe_os_error
 from vdeblur.interrupts import exit_status, interrupt_on_signals, interruption_message
 
 # name -> (module, one-line help). Kept here, not discovered, so the command set is explicit.
@@ -67,13 +67,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         print(f"vdeblur {args.command}: {interruption_message(exc)}", file=sys.stderr)
         return exit_status(exc)
-
-
-def describe_os_error(exc: OSError) -> str:
-    """One sentence for a failed file operation: what failed, on which path."""
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
-    return f"{reason}: {' -> '.join(paths)}." if paths else f"{reason}."
 
 
 def entry_point() -> int:
