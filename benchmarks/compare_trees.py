@@ -31,10 +31,15 @@ import torch
 from vdeblur.bench.timing import time_runs
 from vdeblur.layout import to_channels_last
 from vdeblur.models import create_model
+try:
+    from vdeblur.models.streaming import streams
+except ImportError:  # a tree from before the StreamingModel protocol, whose contract was the flag alone
+    def streams(model):
+        return bool(getattr(model, "supports_feature_cache", False))
 name, kwargs = sys.argv[2], json.loads(sys.argv[3])
 height, width, precision, repeats = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], int(sys.argv[7])
 model = create_model(name, **kwargs).eval()
-if not getattr(model, "supports_feature_cache", False):
+if not streams(model):
     sys.exit(f"{name} has no encode_frame/decode_window; this script times streaming models only.")
 multiple = model.size_multiple
 height, width = height // multiple * multiple, width // multiple * multiple  # the engine pads; we crop

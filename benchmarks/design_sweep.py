@@ -28,6 +28,7 @@ from vdeblur.infer.compiled import compile_failures_raise, engine_calls
 from vdeblur.layout import to_channels_last
 from vdeblur.models import create_model
 from vdeblur.models.cost import measure_cost
+from vdeblur.precision import autocast_dtype
 
 
 def seconds_per_frame(model: torch.nn.Module, height: int, width: int, dtype: torch.dtype | None, runs: int,
@@ -59,7 +60,7 @@ def main() -> None:
     keep_freed_memory()  # as the vdeblur command runs
 
     width, height = parse_size(args.size)
-    dtype = torch.bfloat16 if args.precision == "bf16" else None
+    dtype = autocast_dtype(args.precision)
     roofline = conv_roofline(height, width, dtype, args.runs).gflops_per_second
     print(f"roofline ({args.precision}, 3x3 convolutions at {args.size}): {roofline:.0f} GFLOP/s")
     print(f"{'variant':<90} {'params':>8} {'GFLOP':>7} {'ms':>6} {'fps':>6} {'GFLOP/s':>8} {'roof':>5}")

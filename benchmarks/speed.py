@@ -41,18 +41,19 @@ from pathlib import Path
 import torch
 
 from vdeblur.allocator import keep_freed_memory
-from vdeblur.bench.fidelity import bf16_fidelity
-from vdeblur.bench.markdown import write_section
 from vdeblur.bench.memory import MemoryResult, measure_peak_memory
-from vdeblur.bench.profile import STAGES, profile_model, profile_pipeline
-from vdeblur.bench.speedups import VariantResult, measure_speedups
 from vdeblur.bench.suite import PRECISIONS, SpeedRow, measure_rooflines, measure_speed, parse_size
 from vdeblur.bench.timing import load_verdict
 from vdeblur.checkpoint import DEFAULT_MODEL
 from vdeblur.export.model_spec import model_for_tooling
 from vdeblur.hardware import read_cpu_features
-from vdeblur.infer import bench_command
+from vdeblur.commands import bench as bench_command
 from vdeblur.io.atomic import atomic_output
+
+from benchlib.fidelity import bf16_fidelity
+from benchlib.markdown import write_section
+from benchlib.profile import STAGES, profile_model, profile_pipeline
+from benchlib.speedups import VariantResult, measure_speedups
 
 REPO = Path(__file__).resolve().parents[1]
 SECTION = "## Speed on a CPU"

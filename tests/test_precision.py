@@ -116,7 +116,7 @@ def test_the_cost_table_matches_the_flop_counter() -> None:
 
 
 def test_old_bf16_flags_still_parse(capsys) -> None:
-    from vdeblur.argtypes import precision_option
+    from vdeblur.commands.argtypes import precision_option
     from vdeblur.cli import build_parser
 
     deblur = build_parser("deblur")

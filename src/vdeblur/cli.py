@@ -13,20 +13,20 @@ from collections.abc import Sequence
 
 from vdeblur import __version__
 from vdeblur.allocator import keep_freed_memory
-from vdeblur.errors import UserError
+from vdeblur.errors import UserError, describe_os_error
 from vdeblur.interrupts import exit_status, interrupt_on_signals, interruption_message
 
 # name -> (module, one-line help). Kept here, not discovered, so the command set is explicit.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("vdeblur.commands.demo", "deblur the bundled sample with the shipped model and show the result"),
-    "deblur": ("vdeblur.infer.command", "deblur a video file, a folder of frames, or many videos"),
-    "models": ("vdeblur.models.command", "list every model with parameters, GFLOPs per frame at 1280x720 and T"),
-    "synth": ("vdeblur.synth.command", "make blurred/sharp training pairs from sharp videos, frames or photos"),
-    "train": ("vdeblur.train.command", "train a model (resumable; torchrun for several processes)"),
-    "eval": ("vdeblur.train.eval_command", "score a model on a dataset with the published PSNR/SSIM protocol"),
-    "export": ("vdeblur.infer.export_command", "export a model to ONNX or TorchScript"),
-    "bench": ("vdeblur.infer.bench_command", "measure frames/s and memory of a model on this machine"),
-    "serve": ("vdeblur.serve.command", "a local web page to deblur a clip and compare before and after"),
+    "deblur": ("vdeblur.commands.deblur", "deblur a video file, a folder of frames, or many videos"),
+    "models": ("vdeblur.commands.models", "list every model with parameters, GFLOPs per frame at 1280x720 and T"),
+    "synth": ("vdeblur.commands.synth", "make blurred/sharp training pairs from sharp videos, frames or photos"),
+    "train": ("vdeblur.commands.train", "train a model (resumable; torchrun for several processes)"),
+    "eval": ("vdeblur.commands.eval", "score a model on a dataset with the published PSNR/SSIM protocol"),
+    "export": ("vdeblur.commands.export", "export a model to ONNX or TorchScript"),
+    "bench": ("vdeblur.commands.bench", "measure frames/s and memory of a model on this machine"),
+    "serve": ("vdeblur.commands.serve", "a local web page to deblur a clip and compare before and after"),
 }
 
 
@@ -67,13 +67,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         print(f"vdeblur {args.command}: {interruption_message(exc)}", file=sys.stderr)
         return exit_status(exc)
-
-
-def describe_os_error(exc: OSError) -> str:
-    """One sentence for a failed file operation: what failed, on which path."""
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
-    return f"{reason}: {' -> '.join(paths)}." if paths else f"{reason}."
 
 
 def entry_point() -> int:

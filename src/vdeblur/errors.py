@@ -30,3 +30,10 @@ def first_line(exc: BaseException) -> str:
     `UserError` message must stay one sentence.
     """
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One sentence for a failed file operation: what failed, on which path."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{reason}: {' -> '.join(paths)}." if paths else f"{reason}."

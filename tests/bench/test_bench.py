@@ -11,18 +11,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vdeblur.bench.fidelity import bf16_fidelity
-from vdeblur.bench.flops import gflops_per_frame
-from vdeblur.bench.markdown import replace_section
 from vdeblur.bench.roofline import conv_gflops
-from vdeblur.bench.speedups import measure_speedups
 from vdeblur.bench.timing import load_verdict, time_runs
 from vdeblur.checkpoint import save_weights
 from vdeblur.cli import main
 from vdeblur.errors import UserError
 from vdeblur.infer.fusion import fusion_available
 from vdeblur.models import create_model
-from vdeblur.models.cost import measure_cost
+from vdeblur.models.cost import gflops_per_frame, measure_cost
+
+from benchlib.fidelity import bf16_fidelity
+from benchlib.markdown import replace_section
+from benchlib.speedups import measure_speedups
 
 TINY = dict(width=4, growth=4, num_layers=1, num_spatial=2, num_temporal=2, num_frames=3)
 
@@ -144,7 +144,7 @@ def test_bench_under_an_isa_cap_runs_a_child_that_sees_the_cap(tmp_path: Path) -
 
 def test_bench_isa_caps_follow_the_cpu(monkeypatch, capsys) -> None:
     from vdeblur import hardware
-    from vdeblur.infer.bench_command import isa_caps
+    from vdeblur.commands.bench import isa_caps
 
     avx2 = hardware.CpuFeatures("test", frozenset({"avx2", "fma"}))
     monkeypatch.setattr(hardware, "read_cpu_features", lambda: avx2)

@@ -12,8 +12,12 @@ import pytest
 import torch
 from torch import nn
 
-from vdeblur.bench.flops import gflops_per_frame
-from vdeblur.bench.profile import (
+from vdeblur.bench.throughput import stream_runner
+from vdeblur.infer.fusion import fusion_available
+from vdeblur.models import create_model
+from vdeblur.models.cost import gflops_per_frame
+
+from benchlib.profile import (
     ATTENTION,
     CONV_1X1,
     ELEMENTWISE,
@@ -28,9 +32,6 @@ from vdeblur.bench.profile import (
     profile_model,
     profile_pipeline,
 )
-from vdeblur.bench.throughput import stream_runner
-from vdeblur.infer.fusion import fusion_available
-from vdeblur.models import create_model
 
 TINY = dict(width=4, growth=4, num_layers=1, num_spatial=2, num_temporal=2, num_frames=3)
 # Inductor hands convolutions this small in channels to oneDNN with fused post-ops; TINY's stay aten calls.

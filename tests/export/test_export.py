@@ -15,7 +15,7 @@ from vdeblur.export.graphs import DECODER, ENCODER, part_path
 from vdeblur.export.runtime import OnnxRuntimeModel
 from vdeblur.export.torchscript_export import load_torchscript
 from vdeblur.infer.engine import WindowEngine
-from vdeblur.models import create_model
+from vdeblur.models import create_model, streams
 
 MODELS = ("sta-cpu", "single-frame", "dblrnet-cpu")
 TOLERANCE = 1e-4
@@ -31,10 +31,6 @@ def perturbed_model(name: str) -> torch.nn.Module:
         for parameter in model.parameters():
             parameter.add_(0.05 * torch.randn_like(parameter))
     return model
-
-
-def streams(model: torch.nn.Module) -> bool:
-    return bool(getattr(model, "supports_feature_cache", False))
 
 
 @pytest.fixture(scope="module", params=MODELS)

@@ -152,10 +152,10 @@ def test_many_videos_shared_between_processes(tmp_path: Path, tiny_weights: Path
 def test_video_streaming_holds_a_bounded_number_of_frames(tmp_path: Path, tiny_weights: Path, monkeypatch) -> None:
     """Decoded-but-not-yet-written frames stay below the queues plus one window, however long the video."""
     from vdeblur.infer import deblurrer as api
-    from vdeblur.infer import sources
+    from vdeblur.infer import sinks, sources
 
     counts = {"decoded": 0, "written": 0, "most_in_flight": 0}
-    decode, write = sources.VideoSource.__iter__, sources.VideoSink.write
+    decode, write = sources.VideoSource.__iter__, sinks.VideoSink.write
 
     def counting_decode(self):
         for frame in decode(self):
@@ -168,7 +168,7 @@ def test_video_streaming_holds_a_bounded_number_of_frames(tmp_path: Path, tiny_w
         write(self, image, frame)
 
     monkeypatch.setattr(sources.VideoSource, "__iter__", counting_decode)
-    monkeypatch.setattr(sources.VideoSink, "write", counting_write)
+    monkeypatch.setattr(sinks.VideoSink, "write", counting_write)
     source = make_video(tmp_path / "long.mp4", num_frames=90, size=(16, 16), audio=False)
     deblurrer = Deblurrer(tiny_weights, device="cpu", precision="fp32")
     assert deblurrer.deblur_video(source, tmp_path / "out.mp4", progress=False) == 90

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from vdeblur.models.command import run
+from vdeblur.commands.models import run
 from vdeblur.models.cost import measure_cost
 
 

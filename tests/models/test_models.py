@@ -12,7 +12,7 @@ from skimage.color import rgb2ycbcr
 
 from vdeblur.errors import ConfigError
 from vdeblur.layout import to_channels_last
-from vdeblur.models import DBLRNet, create_discriminator, create_model, list_models
+from vdeblur.models import DBLRNet, create_discriminator, create_model, list_models, streams
 from vdeblur.models.layers import LocalFusion, stack_frames
 
 
@@ -47,7 +47,7 @@ def test_every_model_restores_a_37x53_clip_and_trains_every_parameter(name: str)
 
 
 @pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "channels_last"])
-@pytest.mark.parametrize("name", [n for n in list_models() if create_model(n).supports_feature_cache])
+@pytest.mark.parametrize("name", [n for n in list_models() if streams(create_model(n))])
 def test_forward_equals_decode_window_of_cached_frame_features(name: str, channels_last: bool) -> None:
     model = create_model(name).eval()
     _randomise_zero_parameters(model)

@@ -213,7 +213,7 @@ def test_a_cut_file_that_opens_gets_the_command_lines_error_or_warning(
 
 def test_other_sites_cannot_use_a_server_on_localhost(work: Path, short_clip: Path) -> None:
     """A page of another site may send requests to localhost, and may rename itself localhost (DNS rebinding)."""
-    from vdeblur.serve.command import allowed_hosts_for
+    from vdeblur.serve.server import allowed_hosts_for
 
     with make_client(work, allowed_hosts=allowed_hosts_for("127.0.0.1"), base_url="http://127.0.0.1:8000") as client:
         assert client.get("/api/config").status_code == 200

@@ -9,12 +9,12 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from vdeblur.bench.backends import prepare_model
-from vdeblur.bench.flops import gflops_per_frame
 from vdeblur.bench.roofline import Roofline, conv_roofline
 from vdeblur.bench.throughput import end_to_end_timing, stream_runner
 from vdeblur.bench.timing import time_interleaved
 from vdeblur.errors import UserError
+from vdeblur.infer.backends import prepare_model
+from vdeblur.models.cost import gflops_per_frame
 from vdeblur.precision import autocast_dtype
 
 PRECISIONS = {name: autocast_dtype(name) for name in ("fp32", "bf16")}
@@ -94,7 +94,7 @@ def measure_speed(
         model: a torch model (the onnxruntime backend exports it).
         sizes: (width, height) pairs.
         precisions: names from :data:`PRECISIONS`.
-        backends: names from :data:`~vdeblur.bench.backends.BACKENDS`.
+        backends: names from :data:`~vdeblur.infer.backends.BACKENDS`.
         rooflines: per precision, from :func:`measure_rooflines`.
         runs: timed runs per measurement (after one warm-up run).
         frames_per_run: frames per stream.

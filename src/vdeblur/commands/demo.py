@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vdeblur.argtypes import add_precision_option
+from vdeblur.commands.argtypes import add_precision_option
 from vdeblur.device import DEVICE_CHOICES
 from vdeblur.errors import UserError
 from vdeblur.io.images import write_image

@@ -1,7 +1,7 @@
 """Geometric augmentation drawn once per item and applied identically to every frame of a window and its target.
 
 A draw is a small frozen record so that the same transform can be replayed on the blurred window and on the
-sharp frame; the random generator is seeded per (seed, epoch, item), which makes an item reproducible
+sharp frame; the random generator is seeded per (seed, epoch, item[, crop]), which makes an item reproducible
 regardless of which DataLoader worker builds it or whether training was resumed.
 """
 
@@ -45,9 +45,10 @@ class Augmentation:
         return np.ascontiguousarray(out)
 
 
-def item_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
-    """The random generator for one item of one epoch: independent of worker and call order."""
-    return np.random.default_rng([seed, epoch, index])
+def item_rng(seed: int, epoch: int, index: int, crop: int | None = None) -> np.random.Generator:
+    """The random generator for one item of one epoch (and, where a window gives several, for its ``crop``-th
+    crop): independent of worker and call order."""
+    return np.random.default_rng([seed, epoch, index] if crop is None else [seed, epoch, index, crop])
 
 
 def draw_augmentation(

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vdeblur.errors import UserError
-from vdeblur.io.images import is_image_file
-from vdeblur.io.names import natural_key
+from vdeblur.io.listing import list_images, list_subfolders
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ def list_frames(folder: Path) -> list[Path]:
     """
     if not folder.is_dir():
         raise UserError(f"Frame folder not found: {folder}.")
-    frames = sorted((p for p in folder.iterdir() if p.is_file() and is_image_file(p)), key=natural_key)
+    frames = list_images(folder)
     if not frames:
         raise UserError(f"Frame folder {folder} holds no image.")
     return frames
@@ -64,9 +63,7 @@ def pair_sequence(name: str, blur_dir: Path, sharp_dir: Path) -> Sequence:
 
 def _subdirs(folder: Path) -> list[Path]:
     """Visible subfolders in natural order; hidden ones (e.g. a sequence still being written) are skipped."""
-    if not folder.is_dir():
-        return []
-    return sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=natural_key)
+    return list_subfolders(folder) if folder.is_dir() else []
 
 
 # Split spellings differ between datasets (BSD says "valid", REDS "val"); each layout maps the common names.

@@ -23,12 +23,12 @@ from tqdm import tqdm
 from vdeblur.checkpoint import load_model
 from vdeblur.device import select_device
 from vdeblur.errors import UserError
+from vdeblur.infer.backends import prepare_model
 from vdeblur.infer.engine import WindowEngine
-from vdeblur.infer.outputs import atomic_folder, check_output
+from vdeblur.infer.outputs import atomic_folder, check_outputs
 from vdeblur.infer.model_choice import AUTO_MODEL, ModelChoice, resolve_model
-from vdeblur.infer.sources import (
-    CODEC_THREADS, FolderSink, Source, SourceFrame, VideoSink, is_video_output, open_source,
-)
+from vdeblur.infer.sinks import FolderSink, VideoSink, is_video_output
+from vdeblur.infer.sources import CODEC_THREADS, Source, SourceFrame, open_source
 from vdeblur.infer.threads import BackgroundConsumer, prefetch
 from vdeblur.infer.tiling import TileConfig
 from vdeblur.io.atomic import atomic_output
@@ -102,8 +102,6 @@ class Deblurrer:
             model = self.model_choice.name
         self.model = model if isinstance(model, nn.Module) else load_model(model, self.device)
         if backend != "torch":
-            from vdeblur.bench.backends import prepare_model
-
             self.model = prepare_model(self.model, backend)
         self.engine = WindowEngine(
             self.model, self.device, dtype=autocast_dtype(self.precision), tile=tile,
@@ -191,11 +189,7 @@ class Deblurrer:
             UserError / MediaError: bad input, unsafe or unwritable output (nothing is written then).
         """
         source, destination = Path(source), Path(destination)
-        targets = [destination] + ([Path(compare)] if compare is not None else [])
-        if compare is not None and Path(compare).resolve() == destination.resolve():
-            raise UserError("The comparison output must differ from the main output.")
-        for target in targets:
-            check_output(source, target, overwrite)
+        targets = check_outputs(source, destination, None if compare is None else Path(compare), overwrite)
         src = open_source(source, self.codec_threads)
         try:
             with contextlib.ExitStack() as stack:

@@ -47,6 +47,21 @@ def check_output(source: Path, destination: Path, overwrite: bool) -> None:
     check_writable_folder(resolved.parent)
 
 
+def check_outputs(source: Path, destination: Path, compare: Path | None, overwrite: bool) -> list[Path]:
+    """The outputs of deblurring ``source``: ``destination`` and the optional side-by-side ``compare``, each
+    checked with :func:`check_output`.
+
+    Raises:
+        UserError: ``compare`` is ``destination``, or one of them fails :func:`check_output`.
+    """
+    if compare is not None and compare.resolve() == destination.resolve():
+        raise UserError("The comparison output must differ from the main output.")
+    targets = [destination] if compare is None else [destination, compare]
+    for target in targets:
+        check_output(source, target, overwrite)
+    return targets
+
+
 def _exists(destination: Path) -> UserError:
     return UserError(f"The output {destination} already exists; pass --overwrite to replace it.")
 

@@ -1,8 +1,8 @@
-"""Where frames come from and where they go: video files and folders of frames, behind one interface.
+"""Where frames come from: video files and folders of frames, behind one interface.
 
 A source yields :class:`SourceFrame` objects (RGB pixels, a timestamp, a file name) and says what the output
-must keep (frame rate, rotation, colour tags, audio, bit depth). A sink writes restored frames to a video file
-or a folder of PNGs. Neither knows about models.
+must keep (frame rate, rotation, colour tags, audio, bit depth); :mod:`vdeblur.infer.sinks` writes them back.
+Neither knows about models.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 
 from vdeblur.errors import MediaError
-from vdeblur.io.images import image_size, is_image_file, quantize, read_image, write_image
-from vdeblur.io.names import natural_key
-from vdeblur.io.video import ColorInfo, VideoReader, VideoWriter, is_video_file
+from vdeblur.io.images import image_size, read_image
+from vdeblur.io.listing import list_images
+from vdeblur.io.video import ColorInfo, VideoReader
 
 DEFAULT_FRAME_RATE = Fraction(30)  # for videos made from frame folders, which carry no timing
 
@@ -32,16 +32,6 @@ class SourceFrame:
     pts: int | None
     time_base: Fraction | None
     name: str
-
-
-def list_images(folder: Path) -> list[Path]:
-    """The image files directly inside ``folder``, in natural order."""
-    return sorted((p for p in folder.iterdir() if p.is_file() and is_image_file(p)), key=natural_key)
-
-
-def list_videos(folder: Path) -> list[Path]:
-    """The video files directly inside ``folder``, in natural order."""
-    return sorted((p for p in folder.iterdir() if p.is_file() and is_video_file(p)), key=natural_key)
 
 
 # Threads of the video decoder and of the encoder each; 0 is FFmpeg's choice (about one per core). The model
@@ -152,58 +142,3 @@ def open_source(path: Path, codec_threads: int = CODEC_THREADS) -> Source:
     if path.is_dir():
         return FrameFolderSource(path)
     return VideoSource(path, codec_threads)
-
-
-def to_display_orientation(image: np.ndarray, rotation: int) -> np.ndarray:
-    """Rotate pixels as a player would for a display matrix rotating ``rotation`` degrees counter-clockwise."""
-    quarter_turns = round(rotation / 90) % 4
-    return np.ascontiguousarray(np.rot90(image, k=quarter_turns)) if quarter_turns else image
-
-
-class VideoSink:
-    """Write frames to a video file, keeping the source's timing, rotation, colour tags and audio."""
-
-    def __init__(
-        self, path: Path, source: Source, codec: str | None, crf: int, audio: bool = True,
-        threads: int = CODEC_THREADS, destination: Path | None = None, pixel_format: str | None = None,
-    ) -> None:
-        self._writer = VideoWriter(
-            path, source.frame_rate, codec=codec, crf=crf, rotation=source.rotation, color=source.color,
-            audio_source=source.audio_source if audio else None, threads=threads, destination=destination,
-            pixel_format=pixel_format,
-        )
-
-    def write(self, image: np.ndarray, frame: SourceFrame) -> None:
-        """Encode ``image`` (float RGB) at ``frame``'s timestamp."""
-        self._writer.write(quantize(image, 8), frame.pts, frame.time_base)
-
-    def close(self) -> None:
-        self._writer.close()
-
-    def abort(self) -> None:
-        self._writer.abort()
-
-
-class FolderSink:
-    """Write frames as PNG files named after the source frames (upright, at the source's bit depth)."""
-
-    def __init__(self, folder: Path, source: Source) -> None:
-        self.folder = folder
-        self.bits = source.bits
-        self.rotation = source.rotation
-
-    def write(self, image: np.ndarray, frame: SourceFrame) -> None:
-        """Write ``image`` (float RGB) as ``<folder>/<frame.name>``."""
-        upright = to_display_orientation(image, self.rotation)
-        write_image(self.folder / frame.name, quantize(upright, self.bits))
-
-    def close(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass
-
-
-def is_video_output(path: Path) -> bool:
-    """An output path names a video when it has a video suffix; anything else is a folder of frames."""
-    return is_video_file(path)

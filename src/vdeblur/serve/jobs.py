@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vdeblur.errors import UserError
+from vdeblur.errors import UserError, describe_os_error
 
 _log = logging.getLogger(__name__)
 INPUT_STEM = "input"
@@ -191,8 +191,6 @@ class JobQueue:
         except UserError as exc:
             self._end(job, State.FAILED, str(exc).replace(str(job.input), job.name))
         except OSError as exc:  # a full disk, say: one sentence for the page, as the command line gives
-            from vdeblur.cli import describe_os_error
-
             self._end(job, State.FAILED, describe_os_error(exc).replace(str(job.input), job.name))
         except Exception:  # a bug: the page says so, the log keeps the traceback, and later jobs still run
             _log.exception("job %s failed", job.id)

@@ -6,7 +6,8 @@ import time
 
 from vdeblur.errors import MediaError
 from vdeblur.infer.deblurrer import Deblurrer
-from vdeblur.infer.sources import VideoSink, VideoSource
+from vdeblur.infer.sinks import VideoSink
+from vdeblur.infer.sources import VideoSource
 from vdeblur.io.atomic import atomic_output
 from vdeblur.serve.jobs import BEFORE, RESULT, Job
 

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 
-
-@dataclass(frozen=True)
-class DistContext:
-    """Where this process stands: ``rank`` of ``world_size``; ``local_rank`` picks the GPU on its node."""
-
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-
-    @property
-    def is_main(self) -> bool:
-        """Only the main process writes logs, checkpoints and progress bars."""
-        return self.rank == 0
-
-    @property
-    def enabled(self) -> bool:
-        """True when several processes train together."""
-        return self.world_size > 1
+from vdeblur.launch import DistContext, launch_context
 
 
 def launched_by_torchrun() -> bool:
     """True when the environment variables of torchrun (or another launcher) describe a process group."""
-    return "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
+    return launch_context().enabled
 
 
 def init_distributed(device: torch.device) -> DistContext:
@@ -45,7 +26,7 @@ def init_distributed(device: torch.device) -> DistContext:
     if not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend=backend, timeout=timedelta(minutes=30))
-    return DistContext(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)))
+    return DistContext(dist.get_rank(), dist.get_world_size(), launch_context().local_rank)
 
 
 def shutdown_distributed() -> None:

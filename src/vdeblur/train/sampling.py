@@ -6,7 +6,7 @@ processes) belongs to epoch ``p // N`` of a dataset of N items and picks item ``
 ``s·B … s·B + B − 1``; process ``r`` of W takes the contiguous slice ``r·B/W … (r+1)·B/W − 1``. A sample's crop
 and augmentation are seeded by (seed, epoch, item) inside `VideoDeblurDataset`, so everything a step sees
 depends only on the seed and the step number — not on the number of DataLoader workers or on restarts.
-With ``crops_per_window`` K > 1 a step consumes B/K draws and cuts K crops from each.
+With ``crops_per_window`` K > 1 a step consumes B/K draws and the dataset cuts K crops from each.
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import torch
 from torch.utils.data import Dataset, Sampler, default_collate
 
 from vdeblur.data import VideoDeblurDataset
-from vdeblur.data.augment import draw_augmentation
 from vdeblur.errors import UserError
 
 
@@ -78,62 +76,26 @@ class StepBatchSampler(Sampler[list[tuple[int, int]]]):
 
 
 class EpochDrawDataset(Dataset):
-    """Indexes a `VideoDeblurDataset` by ``(epoch, index)`` draws; each draw gives ``crops_per_window`` items.
+    """Indexes a `VideoDeblurDataset` by ``(epoch, index)`` draws; each draw gives the window's
+    ``crops_per_window`` items (:meth:`VideoDeblurDataset.crops`, seeded by seed, epoch and item).
 
-    With one crop per window, the base dataset crops and augments (seeded by seed, epoch and item). With
-    several, the base dataset must return whole frames: the window is decoded once and cut into
-    ``crops_per_window`` independently drawn crops — decoding PNG/JPEG frames is what limits the data rate on a
-    small CPU, so this divides the decoding work per training item. Each DataLoader worker holds its own copy of
-    the dataset and builds items one at a time, so setting the epoch right before reading an item is safe.
-
-    Args:
-        base: the dataset (``patch_size=None`` and ``augment=False`` when ``crops_per_window > 1``).
-        crops_per_window: items cut from one decoded window.
-        patch_size, augment, seed: the crops' size, whether flips/turns/reversal are drawn, and the base seed
-            (used only when ``crops_per_window > 1``).
+    Each DataLoader worker holds its own copy of the dataset and builds items one at a time, so setting the
+    epoch right before reading an item is safe.
     """
 
-    def __init__(
-        self, base: VideoDeblurDataset, crops_per_window: int = 1, patch_size: int | None = None,
-        augment: bool = False, seed: int = 0,
-    ) -> None:
-        if crops_per_window > 1 and (base.patch_size is not None or base.augment):
-            raise ValueError("several crops per window need a base dataset of whole, unaugmented frames")
+    def __init__(self, base: VideoDeblurDataset) -> None:
         self.base = base
-        self.crops_per_window = crops_per_window
-        self.patch_size, self.augment, self.seed = patch_size, augment, seed
 
     def __len__(self) -> int:
         return len(self.base)
 
     def __getitem__(self, draw: tuple[int, int]) -> list[dict[str, Any]] | FailedDraw:
+        epoch, index = draw
         try:
-            return self._items(draw)
+            self.base.set_epoch(epoch)
+            return self.base.crops(index)
         except UserError as exc:
             return FailedDraw(exc)
-
-    def _items(self, draw: tuple[int, int]) -> list[dict[str, Any]]:
-        epoch, index = draw
-        self.base.set_epoch(epoch)
-        item = self.base[index]
-        if self.crops_per_window == 1:
-            return [item]
-        blur = item["blur"].permute(0, 2, 3, 1).numpy()  # (T, H, W, 3) views, for Augmentation.apply
-        sharp = item["sharp"].permute(1, 2, 0).numpy()
-        height, width = sharp.shape[:2]
-        crops = []
-        for k in range(self.crops_per_window):
-            rng = np.random.default_rng([self.seed, epoch, index, k])
-            aug = draw_augmentation(rng, height, width, self.patch_size, self.augment)
-            frames = [aug.apply(frame) for frame in blur]
-            if aug.reverse_time:
-                frames = frames[::-1]
-            crops.append({
-                "blur": torch.from_numpy(np.stack(frames).transpose(0, 3, 1, 2).copy()),
-                "sharp": torch.from_numpy(aug.apply(sharp).transpose(2, 0, 1).copy()),
-                "key": item["key"],
-            })
-        return crops
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ from vdeblur.checkpoint import load_weights_into, model_metadata, resolve_weight
 from vdeblur.data import Sequence, VideoDeblurDataset, find_sequences
 from vdeblur.errors import CheckpointError, ConfigError, UserError
 from vdeblur.io.images import image_size
+from vdeblur.launch import DistContext
 from vdeblur.layout import to_channels_last
 from vdeblur.models import create_discriminator, create_model
 from vdeblur.train.config import RunConfig, plain, save_config
-from vdeblur.train.distributed import DistContext, all_reduce_sum
+from vdeblur.train.distributed import all_reduce_sum
 from vdeblur.train.ema import ModelEMA
 from vdeblur.train.gan import Adversary
 from vdeblur.train.logbook import Logbook
@@ -124,13 +125,9 @@ class Trainer:
         self.sequences = find_sequences(config.data.root, config.data.layout, config.data.split, config.data.blur_folder)
         _check_patch_fits(self.sequences, config.data.patch_size)
         data = config.data
-        if data.crops_per_window == 1:
-            base = VideoDeblurDataset(
-                self.sequences, self.model.num_frames, data.patch_size, data.augment, self.data_seed
-            )
-        else:  # whole frames, cut into several crops per window by EpochDrawDataset
-            base = VideoDeblurDataset(self.sequences, self.model.num_frames, None, False, self.data_seed)
-        self.dataset = EpochDrawDataset(base, data.crops_per_window, data.patch_size, data.augment, self.data_seed)
+        self.dataset = EpochDrawDataset(VideoDeblurDataset(
+            self.sequences, self.model.num_frames, data.patch_size, data.augment, self.data_seed, data.crops_per_window,
+        ))
         self.validator: Validator | None = None
         self.logbook: Logbook | None = None
         if self.context.is_main:

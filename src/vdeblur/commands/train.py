@@ -7,7 +7,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from vdeblur.argtypes import PRECISION_CHOICES
+from vdeblur.commands.argtypes import PRECISION_CHOICES
 from vdeblur.device import DEVICE_CHOICES, select_device
 from vdeblur.train.config import RunConfig, load_config, parse_override
 

@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from vdeblur.argtypes import positive_int
+from vdeblur.commands.argtypes import positive_int
 from vdeblur.hardware import ISA_CAPS, ISA_ENV, CpuFeatures
 
 # The quality model and the small one that --model auto falls back to (vdeblur.infer.model_choice).
@@ -133,7 +133,7 @@ def measure_here(args: argparse.Namespace) -> dict:
     """Every model's measurements in this process; prints the tables and returns the JSON report."""
     import torch
 
-    from vdeblur.bench.backends import BACKENDS
+    from vdeblur.infer.backends import BACKENDS
     from vdeblur.bench.memory import measure_peak_memory
     from vdeblur.bench.suite import measure_rooflines, measure_speed, parse_size
     from vdeblur.bench.timing import load_verdict

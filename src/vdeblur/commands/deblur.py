@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vdeblur.argtypes import add_precision_option, crf, non_negative_int, positive_int, precision_option
+from vdeblur.commands.argtypes import add_precision_option, crf, non_negative_int, positive_int, precision_option
 from vdeblur.checkpoint import DEFAULT_MODEL
 from vdeblur.device import DEVICE_CHOICES
-from vdeblur.errors import MediaError, UserError
-from vdeblur.infer.outputs import check_output
-from vdeblur.infer.sources import is_video_output, list_images, list_videos
+from vdeblur.errors import UserError
+from vdeblur.infer.jobs import Job, my_share, plan_jobs
+from vdeblur.infer.outputs import check_outputs
 from vdeblur.io.video import DEFAULT_CRF
+from vdeblur.launch import DistContext, launch_context
 
 if TYPE_CHECKING:
     from vdeblur.infer.deblurrer import Deblurrer
@@ -53,86 +52,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "float32)")
 
 
-@dataclass(frozen=True)
-class Job:
-    """One input and where its outputs go."""
-
-    source: Path
-    destination: Path
-    compare: Path | None
-
-
-def compare_path(destination: Path) -> Path:
-    """``out.mp4`` -> ``out_compare.mp4``; ``frames/`` -> ``frames_compare/``."""
-    return destination.with_name(f"{destination.stem}_compare{destination.suffix}")
-
-
-def plan_jobs(inputs: list[Path], output: Path, compare: bool) -> list[Job]:
-    """Pair every input with its output.
-
-    One video or frame folder goes to ``output`` itself; a folder of videos, or several inputs, go into the
-    folder ``output``, each under its own name.
-
-    Raises:
-        MediaError: a missing input, or a folder with neither images nor videos.
-        UserError: several inputs with a video file as output, or two inputs with the same name.
-    """
-    for path in inputs:
-        if not path.exists():
-            raise MediaError(f"Input not found: {path}.")
-    if len(inputs) == 1 and not (inputs[0].is_dir() and not list_images(inputs[0])):
-        pairs = [(inputs[0], output)]
-    else:
-        sources = []
-        for path in inputs:
-            if path.is_dir() and not list_images(path):
-                videos = list_videos(path)
-                if not videos:
-                    raise MediaError(f"{path} contains no image or video files.")
-                sources.extend(videos)
-            else:
-                sources.append(path)
-        if is_video_output(output):
-            raise UserError(f"With several inputs the output must be a folder, not the video file {output}.")
-        names = [s.name for s in sources]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise UserError(f"Several inputs are named {duplicates[0]}; their outputs would collide.")
-        pairs = [(s, output / s.name) for s in sources]
-    jobs = [Job(s, d, compare_path(d) if compare else None) for s, d in pairs]
-    # One input's comparison may carry another's name (v.mp4's v_compare.mp4 and an input v_compare.mp4).
-    targets = [t.resolve() for job in jobs for t in (job.destination, job.compare) if t is not None]
-    clash = next((t for t in targets if targets.count(t) > 1), None)
-    if clash is not None:
-        raise UserError(f"Two outputs of this batch would both be written to {clash}; rename an input or drop "
-                        f"--compare.")
-    return jobs
-
-
-def my_share(jobs: list[Job]) -> list[Job]:
-    """The jobs of this process under torchrun (RANK / WORLD_SIZE), round-robin; all of them otherwise."""
-    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
-    return jobs[rank::world]
-
-
-def _device_name(requested: str) -> str:
+def _device_name(requested: str, context: DistContext) -> str:
     # Under torchrun each process on a multi-GPU machine takes its own GPU.
-    local_rank = os.environ.get("LOCAL_RANK")
-    if local_rank is not None and requested in ("auto", "cuda"):
+    if context.enabled and requested in ("auto", "cuda"):
         import torch
 
         if torch.cuda.is_available():
-            return f"cuda:{int(local_rank) % torch.cuda.device_count()}"
+            return f"cuda:{context.local_rank % torch.cuda.device_count()}"
     return requested
 
 
 def run(args: argparse.Namespace) -> int:
     """Deblur every job of this process; returns 0, or 2 if some inputs of a batch failed."""
-    jobs = my_share(plan_jobs(list(args.inputs), args.output, args.compare))
-    for job in jobs:
-        for target in (job.destination, job.compare):
-            if target is not None:
-                check_output(job.source, target, args.overwrite)
+    context = launch_context()
+    jobs = my_share(plan_jobs(list(args.inputs), args.output, args.compare), context)
+    for job in jobs:  # the whole batch before the model loads; deblur_video checks again just before it writes
+        check_outputs(job.source, job.destination, job.compare, args.overwrite)
     if not jobs:
         return 0
 
@@ -144,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     deblurrer = Deblurrer(
-        model=args.model, device=_device_name(args.device), tile=args.tile, precision=precision_option(args),
+        model=args.model, device=_device_name(args.device, context), tile=args.tile, precision=precision_option(args),
         backend=args.backend, codec_threads=CODEC_THREADS if args.threads is None else args.threads,
     )
     if not args.quiet:

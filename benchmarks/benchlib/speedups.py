@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from vdeblur.bench.backends import prepare_model
+from vdeblur.infer.backends import prepare_model
 from vdeblur.bench.throughput import stream_runner
 from vdeblur.bench.timing import Timing, time_interleaved
 from vdeblur.infer.fusion import fusion_available

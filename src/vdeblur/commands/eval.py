@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from vdeblur.checkpoint import DEFAULT_MODEL
-from vdeblur.argtypes import add_precision_option, non_negative_int, positive_int, precision_option
+from vdeblur.commands.argtypes import add_precision_option, non_negative_int, positive_int, precision_option
 from vdeblur.device import DEVICE_CHOICES
 
 INPUT_BASELINE = "input"

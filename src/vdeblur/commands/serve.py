@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ipaddress
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 from pathlib import Path
-from types import FrameType
 
-from vdeblur.argtypes import port, positive_int
+from vdeblur.commands.argtypes import port, positive_int
 from vdeblur.checkpoint import DEFAULT_MODEL, resolve_weights_path, shipped_weights_names
 from vdeblur.device import DEVICE_CHOICES
 from vdeblur.errors import UserError
-from vdeblur.interrupts import interrupt_on_signals
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``serve`` options to ``parser``."""
@@ -43,9 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve the page until stopped; returns 0, or 128 + the signal's number when SIGTERM or SIGHUP stopped it."""
     try:
-        import uvicorn
-
         from vdeblur.serve.app import ServeSettings, create_app
+        from vdeblur.serve.server import allowed_hosts_for, listen, run_server
     except ImportError as exc:
         raise UserError(f"vdeblur serve needs the 'serve' extra ({exc.name} is missing): pip install "
                         f"'vdeblur[serve]'.") from exc
@@ -58,70 +53,21 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    listener = _listen(args.host, args.port)
+    listener = listen(args.host, args.port)
     work = Path(tempfile.mkdtemp(prefix="vdeblur-serve-"))
     try:
         settings = ServeSettings(work, models, args.max_upload_mb * 1_000_000, args.max_frames,
                                  args.keep_minutes * 60.0, allowed_hosts=allowed_hosts_for(args.host))
         runner = DeblurRunner(args.device, args.max_frames, CODEC_THREADS if args.threads is None else args.threads)
-        app = create_app(settings, runner)
-        # Uploads of a few hundred MB take a while on a slow link; a stop waits at most this long for them.
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5))
         host, bound_port = listener.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         print(f"vdeblur serve: open http://{shown}:{bound_port}/ (Ctrl-C stops the server)", flush=True)
-        with _stop_gracefully_on((signal.SIGTERM, signal.SIGHUP), server) as stopped_by:
-            server.run(sockets=[listener])
+        stopped_by = run_server(create_app(settings, runner), listener)
     finally:
         listener.close()
         shutil.rmtree(work, ignore_errors=True)
-    if stopped_by:
-        name = signal.Signals(stopped_by[0]).name
+    if stopped_by is not None:
+        name = signal.Signals(stopped_by).name
         print(f"vdeblur serve: stopped by {name}; its jobs were cancelled and its files removed.", file=sys.stderr)
-        return 128 + stopped_by[0]
+        return 128 + stopped_by
     return 0
-
-
-def allowed_hosts_for(host: str) -> tuple[str, ...]:
-    """On a loopback address, the names of this machine only (see `ServeSettings.allowed_hosts`); any otherwise."""
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    return tuple(dict.fromkeys(("127.0.0.1", "localhost", "::1", "[::1]", host))) if loopback else ("*",)
-
-
-def _listen(host: str, port_number: int) -> socket.socket:
-    """A socket listening on ``host:port_number``, or a UserError naming why it cannot."""
-    try:
-        family = socket.getaddrinfo(host, port_number, type=socket.SOCK_STREAM)[0][0]
-        listener = socket.socket(family, socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise UserError(f"Cannot listen on {host}: {getattr(exc, 'strerror', None) or exc}.") from exc
-    try:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((host, port_number))
-        listener.listen(128)
-    except OSError as exc:
-        listener.close()
-        raise UserError(f"Cannot listen on {host}:{port_number}: {exc.strerror or exc}; choose another --port "
-                        f"or --host.") from exc
-    return listener
-
-
-@contextlib.contextmanager
-def _stop_gracefully_on(signals: tuple[signal.Signals, ...], server: object):
-    """Make ``signals`` stop ``server`` the way Ctrl-C does (cancel jobs, remove files); yields those received.
-
-    uvicorn handles SIGINT and SIGTERM itself while it runs, then re-sends the signal it got to the handler that was
-    there before: this one, which only records it. SIGHUP uvicorn leaves alone, and would kill the process with
-    the work folder still on disk.
-    """
-    received: list[int] = []
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
-        server.handle_exit(signum, frame)  # type: ignore[attr-defined]
-
-    with interrupt_on_signals(signals, handler=stop):
-        yield received

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vdeblur.argtypes import non_negative_int
+from vdeblur.commands.argtypes import non_negative_int
 from vdeblur.synth.config import CODECS, SynthConfig
 from vdeblur.synth.pipeline import synthesize
 
