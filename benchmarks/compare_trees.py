@@ -18,7 +18,6 @@ glibc's default behaviour as an extra variant.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess

@@ -223,6 +223,37 @@ def test_encoders_that_cannot_write_the_output_are_one_sentence_naming_it(
     assert set(tmp_path.iterdir()) == before
 
 
+def _x264_settings(path: Path) -> str:
+    """The settings x264 writes into its stream (an SEI message: "... options: cabac=1 ref=1 ...")."""
+    data = path.read_bytes()
+    start = data.index(b"options: ")
+    return data[start:data.index(b"\0", start)].decode()
+
+
+@pytest.mark.parametrize(("preset", "expected"), [(None, "subme=2 "), ("medium", "subme=7 ")])
+def test_the_x264_preset_reaches_the_encoder(
+    tmp_path: Path, tiny_weights: Path, preset: str | None, expected: str
+) -> None:
+    """x264's own record of its settings: veryfast (the default) searches with subme=2, medium with subme=7."""
+    source = make_video(tmp_path / "in.mp4", num_frames=3, size=(32, 32), audio=False)
+    out = tmp_path / "out.mp4"
+    args = ["deblur", str(source), "-o", str(out), "--model", str(tiny_weights), "--quiet"]
+    assert main(args + (["--preset", preset] if preset else [])) == 0
+    assert expected in _x264_settings(out)
+
+
+def test_a_preset_for_an_encoder_without_presets_is_one_sentence(
+    tmp_path: Path, tiny_weights: Path, capsys
+) -> None:
+    source = make_video(tmp_path / "in.mp4", num_frames=3, size=(16, 16), audio=False)
+    args = ["deblur", str(source), "-o", str(tmp_path / "o.webm"), "--model", str(tiny_weights), "--preset", "slow",
+            "--quiet"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "vdeblur deblur: error: The encoder libvpx-vp9 takes no preset; presets are for libx264 and libx265."
+    assert not (tmp_path / "o.webm").exists()
+
+
 @pytest.mark.parametrize(("pixel_format", "floor_db"), [("yuv420p", 44.5), ("yuv420p10le", 41.0)])
 def test_smooth_chroma_survives_4_2_0_against_the_frame_that_was_encoded(
     tmp_path: Path, pixel_format: str, floor_db: float

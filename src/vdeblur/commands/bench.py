@@ -16,7 +16,7 @@ from vdeblur.commands.argtypes import positive_int
 from vdeblur.hardware import ISA_CAPS, ISA_ENV, CpuFeatures
 
 # The quality model and the small one that --model auto falls back to (vdeblur.infer.model_choice).
-DEFAULT_MODELS = "sta-wide,sta-cpu"
+DEFAULT_MODELS = "sta-wide,sta-fast"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 
 from vdeblur.commands.argtypes import add_precision_option, crf, non_negative_int, positive_int, precision_option
 from vdeblur.checkpoint import DEFAULT_MODEL
+from vdeblur.infer.model_choice import FAST_MODEL
 from vdeblur.device import DEVICE_CHOICES
 from vdeblur.errors import UserError
 from vdeblur.infer.jobs import Job, my_share, plan_jobs
 from vdeblur.infer.outputs import check_outputs
-from vdeblur.io.video import DEFAULT_CRF
+from vdeblur.io.video import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
 from vdeblur.launch import DistContext, launch_context
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="auto",
                         help=f"model name with shipped weights, run directory or .safetensors file; auto (default): "
                              f"the quality model {DEFAULT_MODEL} where this hardware runs it at 3 frames/s or more "
-                             f"at 1280x720, else the small sta-cpu (the choice is printed)")
+                             f"at 1280x720, else the small {FAST_MODEL} (the choice is printed)")
     parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)} or cuda:N")
     parser.add_argument("--tile", type=non_negative_int, default=None,
                         help="tile side in pixels for large frames (default: from free memory; 0: never tile)")
@@ -41,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--codec", default=None, help="video encoder (default libx264; libvpx-vp9 for .webm)")
     parser.add_argument("--crf", type=crf, default=DEFAULT_CRF,
                         help=f"encoder quality, lower is better (default {DEFAULT_CRF})")
+    parser.add_argument("--preset", choices=X264_PRESETS, default=None,
+                        help=f"x264/x265 speed preset; slower ones write smaller files of the same quality "
+                             f"(default {DEFAULT_PRESET})")
     add_precision_option(parser, legacy_bf16="both")
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="threads for the model and for each of the video decoder and encoder (default: about "
@@ -113,7 +117,8 @@ def settings_summary(deblurrer: Deblurrer, model: str, requested_precision: str)
 
 def _deblur(deblurrer: Deblurrer, job: Job, args: argparse.Namespace) -> None:
     deblurrer.deblur_video(
-        job.source, job.destination, codec=args.codec, crf=args.crf, overwrite=args.overwrite,
+        job.source, job.destination, codec=args.codec, crf=args.crf, preset=args.preset,
+        overwrite=args.overwrite,
         compare=job.compare, progress=not args.quiet,
     )
     if not args.quiet:

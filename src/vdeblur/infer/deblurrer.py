@@ -156,6 +156,7 @@ class Deblurrer:
         *,
         codec: str | None = None,
         crf: int = DEFAULT_CRF,
+        preset: str | None = None,
         overwrite: bool = False,
         compare: str | os.PathLike | None = None,
         progress: bool = True,
@@ -173,6 +174,7 @@ class Deblurrer:
             destination: the output video file or folder.
             codec: video encoder (default H.264; VP9 for WebM).
             crf: encoder quality (lower is better; the default keeps the model's gain, see BENCHMARKS.md).
+            preset: the x264/x265 speed preset (None: :data:`vdeblur.io.video.DEFAULT_PRESET` for those).
             overwrite: replace an existing output.
             compare: also write a side-by-side (input | output) video or folder here.
             progress: show a progress bar.
@@ -194,7 +196,7 @@ class Deblurrer:
         try:
             with contextlib.ExitStack() as stack:
                 sinks = [
-                    _open_sink(stack, target, src, codec, crf, side_by_side=i == 1,
+                    _open_sink(stack, target, src, codec, crf, preset, side_by_side=i == 1,
                                threads=self.codec_threads, pixel_format=pixel_format)
                     for i, target in enumerate(targets)
                 ]
@@ -249,15 +251,15 @@ class _Sink:
 
 
 def _open_sink(
-    stack: contextlib.ExitStack, target: Path, source: Source, codec: str | None, crf: int, side_by_side: bool,
-    threads: int, pixel_format: str | None = None,
+    stack: contextlib.ExitStack, target: Path, source: Source, codec: str | None, crf: int, preset: str | None,
+    side_by_side: bool, threads: int, pixel_format: str | None = None,
 ) -> _Sink:
     """Open a sink writing into a temporary file or folder that replaces ``target`` when the stack closes."""
     if is_video_output(target):
         tmp = stack.enter_context(atomic_output(target))
         inner: VideoSink | FolderSink = VideoSink(
             tmp, source, codec, crf, audio=not side_by_side, threads=threads, destination=target,
-            pixel_format=pixel_format,
+            pixel_format=pixel_format, preset=preset,
         )
         stack.callback(_abort_on_error, inner)
     else:

@@ -25,11 +25,12 @@ class VideoSink:
     def __init__(
         self, path: Path, source: Source, codec: str | None, crf: int, audio: bool = True,
         threads: int = CODEC_THREADS, destination: Path | None = None, pixel_format: str | None = None,
+        preset: str | None = None,
     ) -> None:
         self._writer = VideoWriter(
             path, source.frame_rate, codec=codec, crf=crf, rotation=source.rotation, color=source.color,
             audio_source=source.audio_source if audio else None, threads=threads, destination=destination,
-            pixel_format=pixel_format,
+            pixel_format=pixel_format, preset=preset,
         )
 
     def write(self, image: np.ndarray, frame: SourceFrame) -> None:

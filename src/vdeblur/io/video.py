@@ -36,6 +36,13 @@ _DEFAULT_VIDEO_CODEC = {".webm": "libvpx-vp9", ".ogv": "libvpx-vp9"}
 # The written video should keep the model's gain: within 0.05 dB of its output on the demo sample, with room for
 # better models, at the smallest file that does (benchmarks/encoder_settings.py; BENCHMARKS.md "The written video").
 DEFAULT_CRF = 16
+# x264's and x265's speed/size trade-offs, fastest first. The default is `veryfast`: with the fast models the
+# encoder is a third of the end-to-end time at x264's own `medium` (2.2 against 3.1 frames/s for `sta-fast` at
+# 1280x720 on 2 cores), and `veryfast` loses about as little of the model's gain at about the same size
+# (BENCHMARKS.md, "The written video").
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+DEFAULT_PRESET = "veryfast"
+_PRESET_CODECS = ("libx264", "libx265")
 # swscale's default same-size conversions between YUV 4:2:0 and RGB repeat each chroma sample instead of
 # interpolating it and round loosely: on the demo sample that alone cost 0.23 dB of the model's gain, ten times
 # what H.264 at CRF 18 costs (BENCHMARKS.md, "The written video"). Players interpolate chroma; the reader does
@@ -265,6 +272,21 @@ def video_encoder(name: str) -> av.Codec:
     return codec
 
 
+def _check_preset(codec: str, preset: str | None) -> str | None:
+    """The preset to give ``codec``: ``preset`` checked, or the default where the codec takes x264's presets.
+
+    Raises:
+        MediaError: an unknown preset name, or a preset for an encoder that has none of x264's.
+    """
+    if preset is None:
+        return DEFAULT_PRESET if codec in _PRESET_CODECS else None
+    if preset not in X264_PRESETS:
+        raise MediaError(f"Unknown encoder preset '{preset}'; use one of {', '.join(X264_PRESETS)}.")
+    if codec not in _PRESET_CODECS:
+        raise MediaError(f"The encoder {codec} takes no preset; presets are for {' and '.join(_PRESET_CODECS)}.")
+    return preset
+
+
 def choose_pixel_format(codec: str, width: int, height: int) -> str:
     """yuv420p (what every player decodes) for even sizes; yuv444p for odd ones, which 4:2:0 cannot hold.
 
@@ -306,14 +328,16 @@ class VideoWriter:
         audio_source: a file whose audio streams are copied (or transcoded) into the output.
         pixel_format: force a pixel format instead of :func:`choose_pixel_format`.
         threads: encoder threads; 0 lets the encoder choose (x264 takes about 1.5 per core).
-        options: more encoder options (FFmpeg's names, e.g. ``{"preset": "slow", "tune": "film"}``), given
-            after vdeblur's own so that they win.
+        preset: the x264/x265 preset (one of :data:`X264_PRESETS`); None: :data:`DEFAULT_PRESET` for those
+            encoders, nothing for others.
+        options: more encoder options (FFmpeg's names, e.g. ``{"tune": "film"}``), given after vdeblur's own so
+            that they win.
         destination: the file messages name, when ``path`` is a temporary file that will be renamed to it
             (see :func:`~vdeblur.io.atomic.atomic_output`); default ``path``.
 
     Raises:
-        MediaError: the codec is not a video encoder FFmpeg has (at once), or the container or codec cannot be
-            written (when the first frame arrives).
+        MediaError: the codec is not a video encoder FFmpeg has, or a preset is given for an encoder without
+            x264's presets (at once); or the container or codec cannot be written (when the first frame arrives).
     """
 
     def __init__(
@@ -328,6 +352,7 @@ class VideoWriter:
         audio_source: str | os.PathLike | None = None,
         pixel_format: str | None = None,
         threads: int = 0,
+        preset: str | None = None,
         options: Mapping[str, str] | None = None,
         destination: str | os.PathLike | None = None,
     ) -> None:
@@ -338,6 +363,7 @@ class VideoWriter:
         self.codec = codec or default_video_codec(self.path)
         video_encoder(self.codec)  # a misspelt --codec fails before any frame is decoded
         self.crf = crf
+        self.preset = _check_preset(self.codec, preset)
         self.rotation = rotation
         self.color = color or ColorInfo()
         self.audio_source = Path(audio_source) if audio_source is not None else None
@@ -355,6 +381,8 @@ class VideoWriter:
         try:
             self._container = av.open(str(self.path), "w", format=_muxer_for(self.path))
             options = {"crf": str(self.crf)} if self.codec in ("libx264", "libx265", "libvpx-vp9", "libsvtav1") else {}
+            if self.preset is not None:
+                options["preset"] = self.preset
             if self.codec == "libvpx-vp9":
                 options["b"] = "0"  # constant quality: VP9 honours crf only without a target bit rate
             options.update(self.options)
