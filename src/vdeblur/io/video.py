@@ -37,8 +37,8 @@ _DEFAULT_VIDEO_CODEC = {".webm": "libvpx-vp9", ".ogv": "libvpx-vp9"}
 # better models, at the smallest file that does (benchmarks/encoder_settings.py; BENCHMARKS.md "The written video").
 DEFAULT_CRF = 16
 # x264's and x265's speed/size trade-offs, fastest first. The default is `veryfast`: with the fast models the
-# encoder is a third of the end-to-end time at x264's own `medium` (2.2 against 3.1 frames/s for `sta-fast` at
-# 1280x720 on 2 cores), and `veryfast` loses about as little of the model's gain at about the same size
+# encoder took a third of the time at x264's own `medium` (the whole command 2.25 against 2.60 frames/s for
+# `sta-fast` at 1280x720 on 2 cores), and `veryfast` loses about as little of the model's gain at about the same size
 # (BENCHMARKS.md, "The written video").
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
 DEFAULT_PRESET = "veryfast"
