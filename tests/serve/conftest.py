@@ -7,6 +7,7 @@ import json
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -99,14 +100,18 @@ def files_under(folder: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def served(tmp_path: Path, *args: str) -> Iterator[tuple[subprocess.Popen, str]]:
+def served(tmp_path: Path, *args: str, sigint: object = signal.SIG_DFL) -> Iterator[tuple[subprocess.Popen, str]]:
     """Run `vdeblur serve --port 0 ARGS` in a process of its own, with its temporary files under ``tmp_path``;
     yields the process and the page's address (what it prints). Stopped with SIGKILL if the test leaves it running.
+
+    ``sigint`` is the SIGINT disposition the process starts with, whatever the test runner's own is: SIG_IGN is
+    what a shell gives a command started with ``&`` in a script.
     """
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     process = subprocess.Popen(
         [sys.executable, "-m", "vdeblur", "serve", "--port", "0", "--model", MODEL, *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),
     )
     try:
         ready, _, _ = select.select([process.stdout], [], [], 120)

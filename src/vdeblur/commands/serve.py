@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve the page until stopped; returns 0, or 128 + the signal's number when SIGTERM or SIGHUP stopped it."""
+    """Serve the page until stopped; returns 0, or 128 + the signal's number when SIGTERM or SIGHUP stopped it
+    (Ctrl-C's SIGINT raises KeyboardInterrupt, once the files are removed)."""
     try:
         from vdeblur.serve.app import ServeSettings, create_app
         from vdeblur.serve.server import allowed_hosts_for, listen, run_server
@@ -66,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         listener.close()
         shutil.rmtree(work, ignore_errors=True)
+    if stopped_by == signal.SIGINT:
+        raise KeyboardInterrupt  # reported as any command's Ctrl-C: "interrupted.", status 130
     if stopped_by is not None:
         name = signal.Signals(stopped_by).name
         print(f"vdeblur serve: stopped by {name}; its jobs were cancelled and its files removed.", file=sys.stderr)

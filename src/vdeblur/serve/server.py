@@ -16,11 +16,14 @@ from vdeblur.interrupts import interrupt_on_signals
 
 
 def run_server(app: object, listener: socket.socket) -> int | None:
-    """Serve ``app`` on ``listener`` until Ctrl-C, SIGTERM or SIGHUP; returns the number of the SIGTERM or SIGHUP
-    that stopped it (its jobs cancelled and files removed, as by Ctrl-C), None otherwise."""
+    """Serve ``app`` on ``listener`` until Ctrl-C, SIGTERM or SIGHUP; returns the number of the signal that
+    stopped it (its jobs cancelled and its files removed either way), None if none did."""
     # Uploads of a few hundred MB take a while on a slow link; a stop waits at most this long for them.
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5))
-    with _stop_gracefully_on((signal.SIGTERM, signal.SIGHUP), server) as stopped_by:
+    # SIGINT is ours too, not left to the handler the process started with: a shell starts `vdeblur serve &`
+    # with SIGINT ignored, uvicorn still stops on it, and then re-sends it to that ignoring handler, so the
+    # server ended with status 0 and no message.
+    with _stop_gracefully_on((signal.SIGINT, signal.SIGTERM, signal.SIGHUP), server) as stopped_by:
         server.run(sockets=[listener])
     return stopped_by[0] if stopped_by else None
 
@@ -58,7 +61,7 @@ def _stop_gracefully_on(signals: tuple[signal.Signals, ...], server: object):
 
     uvicorn handles SIGINT and SIGTERM itself while it runs, then re-sends the signal it got to the handler that was
     there before: this one, which only records it. SIGHUP uvicorn leaves alone, and would kill the process with
-    the work folder still on disk.
+    the work folder still on disk. Before and after uvicorn's own handlers, this one stops the server too.
     """
     received: list[int] = []
 
