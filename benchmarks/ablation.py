@@ -211,7 +211,10 @@ def table(plan: Plan, runs: Path) -> str:
     for candidate in plan.candidates:
         folder = runs / candidate.name
         log = folder / "run" / "log.csv"
-        rows = _log_rows(folder / "run") if log.exists() else []
+        if not log.exists():
+            lines.append(f"| {candidate.name} | not run | | | | | | |")
+            continue
+        rows = _log_rows(folder / "run")
         steps = max((int(row["step"]) for row in rows), default=0)
         cpu = max((float(row["cpu_s"]) for row in rows if row.get("cpu_s")), default=0.0) / 60
         wall = max((float(row["elapsed_s"]) for row in rows), default=0.0) / 60
@@ -220,6 +223,18 @@ def table(plan: Plan, runs: Path) -> str:
             f"| {candidate.name} | {speeds.get(plan.calibrated_by(candidate).name, float('nan')):.2f} | {steps} | {cpu:.0f} | {wall:.0f} "
             f"| {_cell(folder / 'val.json')} | {_cell(folder / 'bench.json')} | {zero} |"
         )
+    return "\n".join(lines + ["", "Benchmark PSNR per sequence (dB):", "", sequence_table(plan, runs)])
+
+
+def sequence_table(plan: Plan, runs: Path) -> str:
+    """The benchmark PSNR of each sequence, one row per scored candidate: where a recipe gains and where it loses."""
+    scored = [("blurry input", runs / "input_bench.json")] + [
+        (candidate.name, runs / candidate.name / "bench.json") for candidate in plan.candidates
+    ]
+    results = [(name, json.loads(path.read_text())["sequences"]) for name, path in scored if path.exists()]
+    names = list(results[0][1])
+    lines = ["| candidate | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    lines += [f"| {label} | " + " | ".join(f"{seqs[n]['psnr']:.2f}" for n in names) + " |" for label, seqs in results]
     return "\n".join(lines)
 
 
