@@ -16,6 +16,10 @@ with the plan's thread count, which changes only how long the fixed number of st
     nohup python benchmarks/ablation.py run --plan benchmarks/ablations.yaml --runs /work/runs/ablation &
     python benchmarks/ablation.py table --plan benchmarks/ablations.yaml --runs /work/runs/ablation
 
+A candidate with ``single_frame_share`` spends that share of the budget on single-frame steps
+(``train.single_frame_steps``), calibrated on their own, and the rest on windows. ``run --only NAME`` runs one
+candidate, so that two candidates can train side by side in two processes (one thread each).
+
 Each candidate is calibrated just before it trains. Re-running ``run`` resumes: a finished candidate is skipped, an interrupted one resumes from its checkpoint, and
 a finished one whose scores are missing is scored.
 """
@@ -55,6 +59,9 @@ class Candidate:
     # The candidate whose calibration this one takes: for the same network at the same cost per step (a data
     # ablation), whose own calibration would differ only by measurement noise (about 10 % between two runs).
     calibrate_as: str = ""
+    # Share of the budget spent on single-frame pretraining (train.single_frame_steps): that phase is calibrated on
+    # its own, since a still costs less per step than a window.
+    single_frame_share: float = 0.0
     note: str = ""
 
 
@@ -108,29 +115,48 @@ def _seconds_per_step(run_dir: Path) -> float:
     return (by_step[last] - by_step[WARMUP_STEPS]) / (last - WARMUP_STEPS)
 
 
-def calibrate(plan: Plan, candidate: Candidate, runs: Path) -> float:
-    """Median CPU seconds per step of ``candidate`` over ``plan.calibration_rounds`` short runs; cached in
-    calibration.json, so that a resumed plan keeps the step budgets it started with."""
+SINGLE_FRAME = ":single-frame"  # suffix of the calibration key of a candidate's single-frame steps
+
+
+def calibrate(plan: Plan, candidate: Candidate, runs: Path, single_frame: bool = False) -> float:
+    """Median CPU seconds per step of ``candidate`` (its single-frame steps if ``single_frame``) over
+    ``plan.calibration_rounds`` short runs; cached in calibration.json, so that a resumed plan keeps the step
+    budgets it started with."""
     path = runs / "calibration.json"
     done: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {"rounds": {}}
-    times = done["rounds"].setdefault(candidate.name, [])
+    key = candidate.name + (SINGLE_FRAME if single_frame else "")
+    times = done["rounds"].setdefault(key, [])
     while len(times) < plan.calibration_rounds:
-        scratch = runs / "_calibration" / candidate.name
+        scratch = runs / "_calibration" / key
         shutil.rmtree(scratch, ignore_errors=True)
         overrides = ["train.threads=1", f"train.max_steps={CALIBRATION_STEPS}", "train.val_every=1000000",
-                     "train.checkpoint_every=1000000", "train.log_every=10"]
+                     "train.checkpoint_every=1000000", "train.log_every=10",
+                     f"train.single_frame_steps={CALIBRATION_STEPS if single_frame else 0}"]
         subprocess.run(_train_command(plan, candidate, scratch, overrides), check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         times.append(_seconds_per_step(scratch))
         shutil.rmtree(scratch)
         done["isa"] = read_cpu_features().isa  # oneDNN's best ISA here, its cap included
         path.write_text(json.dumps(done, indent=2) + "\n")
-        print(f"calibration: {candidate.name} {times[-1]:.3f} CPU s/step", flush=True)
+        print(f"calibration: {key} {times[-1]:.3f} CPU s/step", flush=True)
     return statistics.median(times)
 
 
 def budget_steps(plan: Plan, seconds_per_step: float) -> int:
     return max(100, round(plan.budget_minutes * 60 / seconds_per_step))
+
+
+def candidate_steps(plan: Plan, candidate: Candidate, runs: Path) -> tuple[int, int]:
+    """``(steps, single_frame_steps)`` that spend the plan's budget: the single-frame share at its own cost per
+    step, the rest at the windows' cost."""
+    calibrated = plan.calibrated_by(candidate)
+    window_s = calibrate(plan, calibrated, runs)
+    if not candidate.single_frame_share:
+        return budget_steps(plan, window_s), 0
+    still_s = calibrate(plan, calibrated, runs, single_frame=True)
+    budget_s = plan.budget_minutes * 60
+    stills = round(candidate.single_frame_share * budget_s / still_s)
+    return stills + round((1 - candidate.single_frame_share) * budget_s / window_s), stills
 
 
 def zero_attention_copy(weights: Path, out: Path) -> Path:
@@ -164,19 +190,23 @@ def score(weights: Path, data: str, split: str, out: Path) -> dict[str, Any]:
     return json.loads(out.read_text())
 
 
-def run(plan: Plan, runs: Path) -> None:
+def run(plan: Plan, runs: Path, only: list[str] | None = None) -> None:
     score(Path("input"), plan.data, "test", runs / "input_val.json")  # the rows every candidate is read against
     score(Path("input"), plan.bench, "test", runs / "input_bench.json")
+    unknown = set(only or []) - {candidate.name for candidate in plan.candidates}
+    if unknown:
+        raise SystemExit(f"--only names no candidate of the plan: {', '.join(sorted(unknown))}")
     for candidate in plan.candidates:
+        if only and candidate.name not in only:
+            continue
         folder = runs / candidate.name
         run_dir = folder / "run"
-        speed = calibrate(plan, plan.calibrated_by(candidate), runs)
-        steps = budget_steps(plan, speed)
+        steps, stills = candidate_steps(plan, candidate, runs)
         overrides = [f"train.threads={plan.train_threads}", f"train.max_steps={steps}",
-                     f"train.val_every={max(1, steps // 4)}",
+                     f"train.single_frame_steps={stills}", f"train.val_every={max(1, steps // 4)}",
                      "train.checkpoint_every=200", "train.checkpoint_minutes=5"]
         folder.mkdir(parents=True, exist_ok=True)
-        print(f"{candidate.name}: {steps} steps at {speed:.3f} CPU s/step", flush=True)
+        print(f"{candidate.name}: {steps} steps ({stills} single-frame)", flush=True)
         subprocess.run(_train_command(plan, candidate, run_dir, overrides), check=True)
         best = run_dir / "best.safetensors"
         score(best, plan.data, "test", folder / "val.json")
@@ -219,8 +249,12 @@ def table(plan: Plan, runs: Path) -> str:
         cpu = max((float(row["cpu_s"]) for row in rows if row.get("cpu_s")), default=0.0) / 60
         wall = max((float(row["elapsed_s"]) for row in rows), default=0.0) / 60
         zero = _cell(folder / "bench_zero_attention.json") if candidate.zero_attention else "n/a"
+        calibrated = plan.calibrated_by(candidate).name
+        speed = f"{speeds.get(calibrated, float('nan')):.2f}"
+        if candidate.single_frame_share:
+            speed += f" (stills {speeds.get(calibrated + SINGLE_FRAME, float('nan')):.2f})"
         lines.append(
-            f"| {candidate.name} | {speeds.get(plan.calibrated_by(candidate).name, float('nan')):.2f} | {steps} | {cpu:.0f} | {wall:.0f} "
+            f"| {candidate.name} | {speed} | {steps} | {cpu:.0f} | {wall:.0f} "
             f"| {_cell(folder / 'val.json')} | {_cell(folder / 'bench.json')} | {zero} |"
         )
     return "\n".join(lines + ["", "Benchmark PSNR per sequence (dB):", "", sequence_table(plan, runs)])
@@ -243,15 +277,17 @@ def main() -> None:
     parser.add_argument("action", choices=["calibrate", "run", "table"])
     parser.add_argument("--plan", type=Path, default=REPO / "benchmarks" / "ablations.yaml")
     parser.add_argument("--runs", type=Path, default=Path("/work/runs/ablation"))
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="run only this candidate (repeatable), e.g. two plans' rows in two processes")
     args = parser.parse_args()
     plan = load_plan(args.plan)
     args.runs.mkdir(parents=True, exist_ok=True)
     if args.action == "calibrate":
         for candidate in plan.candidates:
-            seconds = calibrate(plan, plan.calibrated_by(candidate), args.runs)
-            print(f"{candidate.name}: {seconds:.3f} CPU s/step -> {budget_steps(plan, seconds)} steps")
+            steps, stills = candidate_steps(plan, candidate, args.runs)
+            print(f"{candidate.name}: {steps} steps ({stills} single-frame)")
     elif args.action == "run":
-        run(plan, args.runs)
+        run(plan, args.runs, args.only)
     else:
         print(table(plan, args.runs))
 

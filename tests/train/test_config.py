@@ -44,6 +44,7 @@ def test_unknown_key_is_named_with_a_suggestion(tmp_path: Path) -> None:
         ("optim.min_lr=nan", r"optim\.min_lr must be a finite number"),
         ("optim.min_lr=-1e-6", r"optim\.min_lr must be 0 or more"),
         ("train.seed=-1", r"train\.seed must be 0 or more, not -1\."),
+        ("train.single_frame_steps=-5", r"train\.single_frame_steps must be 0 or more, not -5\."),
         ("optim.lr=1" + "0" * 400, r"optim\.lr must be a finite number"),
     ],
 )

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from vdeblur.checkpoint import load_model, read_weights
-from vdeblur.errors import CheckpointError
+from vdeblur.errors import CheckpointError, ConfigError
 from vdeblur.train.sampling import close_batches, stage_seed
 from vdeblur.train.state import load_state, stop_on_signals
 from vdeblur.train.trainer import Trainer, TrainingDiverged
@@ -168,6 +168,31 @@ def test_batches_depend_on_seed_and_step_only_not_on_workers(tiny_dataset: Path,
     assert all(torch.equal(a, b) for a, b in zip(from_zero, with_workers))
     assert torch.equal(from_zero[1], from_step_one[0]) and torch.equal(from_zero[2], from_step_one[1])
     assert not torch.equal(from_zero[0], from_zero[1])
+
+
+def test_single_frame_steps_train_on_the_reference_frame_then_on_windows(tiny_dataset: Path, tmp_path: Path) -> None:
+    def training_inputs(name: str, **overrides: object) -> list[torch.Tensor]:
+        trainer = Trainer(tiny_config(tmp_path / name, tiny_dataset, train__val_every=100, **overrides), CPU, quiet=True)
+        seen: list[torch.Tensor] = []
+        # Validation runs without gradients; only the training steps' inputs are kept.
+        trainer.model.register_forward_pre_hook(lambda _, args: seen.append(args[0]) if torch.is_grad_enabled() else None)
+        trainer.fit()
+        return seen
+
+    stills = training_inputs("stills", train__single_frame_steps=2)
+    windows = training_inputs("windows")  # the same seed draws the same batches
+    frames = windows[0].shape[1]
+    assert [clip.shape[1] for clip in stills] == [1, 1, frames, frames]
+    for still, window in zip(stills[:2], windows[:2]):
+        assert torch.equal(still[:, 0], window[:, frames // 2])
+    assert torch.equal(stills[2], windows[2])
+
+
+def test_single_frame_steps_need_a_model_that_restores_stills(tiny_dataset: Path, tmp_path: Path) -> None:
+    config = tiny_config(tmp_path / "run", tiny_dataset, model__name="dblrnet-cpu", model__kwargs={},
+                         train__single_frame_steps=2)
+    with pytest.raises(ConfigError, match="single_frame_steps needs a model that restores stills"):
+        Trainer(config, CPU, quiet=True)
 
 
 def test_several_crops_per_window_are_regions_of_that_window(tiny_dataset: Path, tmp_path: Path) -> None:

@@ -145,6 +145,7 @@ class STANet(nn.Module):
     """
 
     supports_feature_cache = True
+    supports_stills = True  # forward takes T = 1 (see forward)
 
     def __init__(
         self,
@@ -255,7 +256,14 @@ class STANet(nn.Module):
         return reference_frame + self.head(y)
 
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
-        """Restore the reference frame of ``clip``; see the class docstring for shapes."""
+        """Restore the reference frame of ``clip``; see the class docstring for shapes.
+
+        A clip of one frame, ``(B, 1, 3, H, W)``, is restored as a still: it is encoded once and its features
+        stand in for all T frames. Single-frame pretraining (``train.single_frame_steps``) trains the encoder
+        and decoder that way at about a third of a window's cost per sample.
+        """
+        if clip.dim() == 5 and clip.shape[1] == 1 and self.num_frames > 1:
+            return self._restore_still(clip[:, 0])
         check_clip(clip, self.num_frames)
         padded, (height, width) = pad_to_multiple(clip, self.size_multiple)
         batch, frames = padded.shape[:2]
@@ -267,4 +275,10 @@ class STANet(nn.Module):
             for fusion, features in zip(self.fusions, per_level, strict=True)
         ]
         out = self._decode(fused, padded[:, ref])
+        return out[..., :height, :width]
+
+    def _restore_still(self, frame: torch.Tensor) -> torch.Tensor:
+        padded, (height, width) = pad_to_multiple(frame.unsqueeze(1), self.size_multiple)
+        still = padded[:, 0]
+        out = self.decode_window([self.encode_frame(still)] * self.num_frames, still)
         return out[..., :height, :width]

@@ -101,6 +101,11 @@ class Trainer:
         # channels_last lets oneDNN pick its fast NHWC kernels (measured ~12% per bf16 step on CPU, more at
         # inference); it changes memory layout only, not the weights' values or names.
         self.model = to_channels_last(create_model(config.model.name, **config.model.kwargs).to(device))
+        if train.single_frame_steps and not getattr(self.model, "supports_stills", False):
+            raise ConfigError(
+                f"train.single_frame_steps needs a model that restores stills (the STANet family); "
+                f"{config.model.name} takes only whole windows."
+            )
         self.loss_fn = ContentLoss(config.loss)
         optimizer = torch.optim.AdamW if config.optim.name == "adamw" else torch.optim.Adam
         self.optimizer = optimizer(
@@ -218,6 +223,9 @@ class Trainer:
         """One optimiser step (and one discriminator step for DBLRGAN); returns detached scalars."""
         blur = batch["blur"].to(self.device, non_blocking=True)
         sharp = batch["sharp"].to(self.device, non_blocking=True)
+        if self.step < self.config.train.single_frame_steps:
+            reference = blur.shape[1] // 2
+            blur = blur[:, reference : reference + 1]  # the model restores it as a still
         with autocast_context(self.device, self.precision):
             output = self.net(blur)
         loss = self.loss_fn(output, sharp)
