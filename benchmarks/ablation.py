@@ -245,7 +245,10 @@ def table(plan: Plan, runs: Path) -> str:
             lines.append(f"| {candidate.name} | not run | | | | | | |")
             continue
         rows = _log_rows(folder / "run")
-        steps = max((int(row["step"]) for row in rows), default=0)
+        steps: int | str = max((int(row["step"]) for row in rows), default=0)
+        planned = yaml.safe_load((folder / "run" / "config.yaml").read_text())["train"]["max_steps"]
+        if steps < planned:  # stopped or still training: say so rather than pass it off as a finished row
+            steps = f"{steps} of {planned}"
         cpu = max((float(row["cpu_s"]) for row in rows if row.get("cpu_s")), default=0.0) / 60
         wall = max((float(row["elapsed_s"]) for row in rows), default=0.0) / 60
         zero = _cell(folder / "bench_zero_attention.json") if candidate.zero_attention else "n/a"
