@@ -14,7 +14,7 @@
 # --blur-spread also renders the training split again from the same sources and seeds with other ranges of
 # per-sequence blur length: DATA_DIR/vdeblur-train-mild (2-20 px: more weight on mild blur) and
 # DATA_DIR/vdeblur-train-heavy (4-40 px: less), each with vdeblur-train's validation split (the blur-spread
-# ablation of issue 15, benchmarks/blur_spread.yaml).
+# ablation of issue 15: fast-milder-blur and fast-heavier-blur in benchmarks/ablations.yaml).
 # Environment: PYTHON (default: the repository's .venv), WORKERS (default 2).
 set -euo pipefail
 

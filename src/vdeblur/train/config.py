@@ -116,7 +116,7 @@ class TrainConfig:
     threads: int | None = None  # torch intra-op threads; None: torch's default
     init_from: str | None = None  # start a new run from these weights (.safetensors or run directory)
     # The first steps train on each window's reference frame alone, as a still (models with supports_stills):
-    # samples about three times cheaper for the shared encoder and decoder; the rest trains on whole windows.
+    # samples about 2.4 times cheaper for sta-fast (one encoder pass, not T); the rest trains on whole windows.
     single_frame_steps: int = 0
 
 
