@@ -115,7 +115,9 @@ def _seconds_per_step(run_dir: Path) -> float:
     return (by_step[last] - by_step[WARMUP_STEPS]) / (last - WARMUP_STEPS)
 
 
-SINGLE_FRAME = ":single-frame"  # suffix of the calibration key of a candidate's single-frame steps
+def _calibration_key(name: str, single_frame: bool) -> str:
+    """calibration.json's key for a candidate's window steps, or for its single-frame steps."""
+    return name + (":single-frame" if single_frame else "")
 
 
 def calibrate(plan: Plan, candidate: Candidate, runs: Path, single_frame: bool = False) -> float:
@@ -124,7 +126,7 @@ def calibrate(plan: Plan, candidate: Candidate, runs: Path, single_frame: bool =
     budgets it started with."""
     path = runs / "calibration.json"
     done: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {"rounds": {}}
-    key = candidate.name + (SINGLE_FRAME if single_frame else "")
+    key = _calibration_key(candidate.name, single_frame)
     times = done["rounds"].setdefault(key, [])
     while len(times) < plan.calibration_rounds:
         scratch = runs / "_calibration" / key
@@ -255,7 +257,7 @@ def table(plan: Plan, runs: Path) -> str:
         calibrated = plan.calibrated_by(candidate).name
         speed = f"{speeds.get(calibrated, float('nan')):.2f}"
         if candidate.single_frame_share:
-            speed += f" (stills {speeds.get(calibrated + SINGLE_FRAME, float('nan')):.2f})"
+            speed += f" (stills {speeds.get(_calibration_key(calibrated, True), float('nan')):.2f})"
         lines.append(
             f"| {candidate.name} | {speed} | {steps} | {cpu:.0f} | {wall:.0f} "
             f"| {_cell(folder / 'val.json')} | {_cell(folder / 'bench.json')} | {zero} |"

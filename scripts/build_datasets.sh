@@ -120,10 +120,9 @@ if [ "$more_content" = 1 ]; then
 fi
 
 if [ "$blur_spread" = 1 ]; then
-    for variant in "mild --blur-min 2 --blur-max 20" "heavy --blur-min 4 --blur-max 40"; do
-        set -- $variant
-        name="$1"; shift
-        render_training_split "$data/vdeblur-train-$name" "$@"
+    for spread in "mild 2 20" "heavy 4 40"; do
+        read -r name shortest longest <<< "$spread"
+        render_training_split "$data/vdeblur-train-$name" --blur-min "$shortest" --blur-max "$longest"
         ln -sfn "$data/vdeblur-train/test" "$data/vdeblur-train-$name/test"
     done
     du -sh "$data/vdeblur-train-mild" "$data/vdeblur-train-heavy"
