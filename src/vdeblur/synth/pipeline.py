@@ -21,7 +21,7 @@ from vdeblur.infer.outputs import atomic_folder
 from vdeblur.interrupts import exit_worker_on_signals
 from vdeblur.io.images import quantize, write_image
 from vdeblur.synth.build import MAX_SAMPLES, SAMPLE_SPACING_PX, Plan, plan_still, plan_video
-from vdeblur.synth.color import linear_to_srgb
+from vdeblur.synth.color import SRGB, ToneCurve, random_tone_curve
 from vdeblur.synth.config import SynthConfig
 from vdeblur.synth.degrade import add_sensor_noise, h264_roundtrip, jpeg_roundtrip
 from vdeblur.synth.sources import Source, collect_sources, load_clip
@@ -82,7 +82,7 @@ def render_sequence(
         blurred, sharp = expose(plan, index)
         if degradation.shot or degradation.read:
             blurred = add_sensor_noise(blurred, rng, degradation.shot, degradation.read)
-        blurred8, sharp8 = quantize(linear_to_srgb(blurred)), quantize(linear_to_srgb(sharp))
+        blurred8, sharp8 = quantize(plan.curve.from_linear(blurred)), quantize(plan.curve.from_linear(sharp))
         if degradation.codec == "jpeg":
             blurred8 = jpeg_roundtrip(blurred8, degradation.quality)
         if degradation.codec == "h264":
@@ -110,6 +110,18 @@ def sequence_rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
 
+def draw_tone_curve(seed: int, name: str, config: SynthConfig) -> ToneCurve | SRGB:
+    """The sequence's camera response: sRGB, or with chance ``config.camera_response`` a random curve.
+
+    It comes from a generator of its own, so turning the option on changes nothing else in a sequence (the
+    same paths, objects and noise): an ablation of the curve alone. Off, it draws nothing.
+    """
+    if config.camera_response == 0:
+        return SRGB()
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode()), 1])
+    return random_tone_curve(rng) if rng.random() < config.camera_response else SRGB()
+
+
 def make_sequence(job: Job, pool: list[Path], config: SynthConfig, split_dir: Path) -> int:
     """Synthesize one sequence into ``split_dir/<name>`` (via a hidden folder renamed when complete).
 
@@ -118,8 +130,9 @@ def make_sequence(job: Job, pool: list[Path], config: SynthConfig, split_dir: Pa
     """
     cv2.setNumThreads(1)  # parallelism comes from the worker processes
     rng = sequence_rng(job.seed, job.name)
+    curve = draw_tone_curve(job.seed, job.name, config)
     if job.source.kind == "still":
-        plan = plan_still(rng, job.source.path, pool, config)
+        plan = plan_still(rng, job.source.path, pool, config, curve)
     else:
         frames = load_clip(job.source, config.long_side, config.max_source_frames)
         parts = config.sequences_per_source
@@ -127,7 +140,7 @@ def make_sequence(job: Job, pool: list[Path], config: SynthConfig, split_dir: Pa
         segment = (int(bounds[job.part]), int(bounds[job.part + 1]))
         if segment[1] - segment[0] < 2:
             segment = (0, len(frames))
-        plan = plan_video(rng, frames, segment, pool, config)
+        plan = plan_video(rng, frames, segment, pool, config, curve)
     degradation = draw_degradation(rng, config)
     count = 0
     # An interrupted sequence (Ctrl-C, SIGTERM, SIGHUP, in this or a worker process) leaves no hidden folder.
@@ -135,7 +148,8 @@ def make_sequence(job: Job, pool: list[Path], config: SynthConfig, split_dir: Pa
         for count, (blurred, sharp) in enumerate(render_sequence(plan, degradation, rng), start=1):
             write_image(partial / "blur" / f"{count - 1:06d}.png", blurred)
             write_image(partial / "sharp" / f"{count - 1:06d}.png", sharp)
-        facts = {"source": str(job.source.path), **plan.facts, "degradation": asdict(degradation),
+        facts = {"source": str(job.source.path), **plan.facts, "camera_response": curve.describe(),
+                 "degradation": asdict(degradation),
                  "size": list(plan.scene.camera.out_size), "frames": count}
         (partial / "synth.json").write_text(json.dumps(facts, indent=1))
     return count
