@@ -6,7 +6,7 @@ import numpy as np
 import skimage.data
 
 from vdeblur.synth.build import Plan
-from vdeblur.synth.color import boost_highlights, linear_to_srgb, srgb_to_linear
+from vdeblur.synth.color import ToneCurve, boost_highlights, linear_to_srgb, srgb_to_linear
 from vdeblur.synth.flow import FlowInterpolator
 from vdeblur.synth.pipeline import Degradation, expose, render_sequence
 from vdeblur.synth.scene import Camera, Scene, StillBackground
@@ -83,6 +83,26 @@ def test_horizontal_motion_over_a_step_edge_gives_a_ramp_of_the_blur_length():
     assert abs(row[half] - 0.5) < 0.05
     srgb_half = 1.055 * row[half] ** (1 / 2.4) - 0.055  # IEC 61966-2-1, written out independently
     assert abs(int(written[half]) - 255 * srgb_half) <= 1
+
+
+def test_a_half_exposed_edge_pixel_is_written_through_the_plans_curve():
+    # A black/white step edge crossed by 12 px of motion: the pixel that saw white for half the exposure holds
+    # half the light whatever the curve, and is written as the curve's value of it, not as sRGB's (188).
+    curve = ToneCurve(gamma=1.8, offset=0.08, contrast=0.3)
+    width, height, margin = 64, 4, 30
+    canvas = np.zeros((height + 2 * margin, width + 2 * margin, 3), np.float32)
+    canvas[:, canvas.shape[1] // 2 :] = 1.0
+    centre = ((canvas.shape[1] - 1) / 2, (canvas.shape[0] - 1) / 2)
+    camera = Camera((width, height), centre, _horizontal_path(24.0, 3))
+    plan = Plan(Scene(StillBackground(canvas), camera), 3, 0.5, 0.0, {}, curve)
+    light = expose(plan, 1)[0][height // 2, :, 0]
+    half = int(np.argmin(np.abs(light - 0.5)))
+    assert abs(light[half] - 0.5) < 0.05
+    clean = Degradation(shot=0.0, read=0.0, codec="none", quality=0)
+    written = list(render_sequence(plan, clean, np.random.default_rng(0)))[1][0][height // 2, :, 0]
+    y = 1.08 * light[half] ** (1 / 1.8) - 0.08  # written out: the power law (above the knee), then the contrast
+    assert abs(int(written[half]) - 255 * (0.7 * y + 0.3 * y * y * (3 - 2 * y))) <= 1
+    assert abs(int(written[half]) - 255 * (1.055 * light[half] ** (1 / 2.4) - 0.055)) > 10
 
 
 def test_paths_of_short_sequences_have_the_requested_blur():

@@ -104,10 +104,11 @@ class Job:
     seed: int
 
 
-def sequence_rng(seed: int, name: str) -> np.random.Generator:
+def sequence_rng(seed: int, name: str, *stream: int) -> np.random.Generator:
     """A generator that depends on the seed and the sequence's name only: adding or removing other
-    sources does not change a sequence."""
-    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+    sources does not change a sequence. ``stream`` numbers further independent generators of the same
+    sequence (none: the main one)."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode()), *stream])
 
 
 def draw_tone_curve(seed: int, name: str, config: SynthConfig) -> ToneCurve | SRGB:
@@ -118,7 +119,7 @@ def draw_tone_curve(seed: int, name: str, config: SynthConfig) -> ToneCurve | SR
     """
     if config.camera_response == 0:
         return SRGB()
-    rng = np.random.default_rng([seed, zlib.crc32(name.encode()), 1])
+    rng = sequence_rng(seed, name, 1)
     return random_tone_curve(rng) if rng.random() < config.camera_response else SRGB()
 
 
