@@ -123,6 +123,35 @@ def test_gated_output_matches_formula(block: FactorizedSTAttention) -> None:
     assert torch.allclose(block(x, 2), expected, atol=1e-12)
 
 
+
+def test_normalised_attention_is_the_equations_on_layer_normalised_features() -> None:
+    block = FactorizedSTAttention(channels=3, num_spatial=2, num_temporal=3, normalize=True).double()
+    _randomise(block)  # the LayerNorm's scale and shift too
+    x = torch.randn(1, 3, 3, 3, 4, dtype=torch.float64)
+    norm = block.norm.norm
+    normalised = torch.empty_like(x)
+    for t in range(3):
+        for h in range(3):
+            for w in range(4):
+                values = [float(v) for v in x[0, t, :, h, w]]
+                mean = sum(values) / 3
+                variance = sum((v - mean) ** 2 for v in values) / 3
+                for c in range(3):
+                    scaled = (values[c] - mean) / math.sqrt(variance + norm.eps)
+                    normalised[0, t, c, h, w] = scaled * float(norm.weight[c]) + float(norm.bias[c])
+    y = block.aggregate(x, 1)
+    assert (y[0] - loop_aggregate(block, normalised[0], 1)).abs().max().item() <= 1e-9
+    # The gate and the residual take the raw reference features.
+    gate = torch.sigmoid(F.conv2d(torch.cat([x[:, 1], y], 1), block.gate.weight, block.gate.bias))
+    assert torch.allclose(block(x, 1), x[:, 1] + gate * F.conv2d(y, block.out.weight, block.out.bias), atol=1e-12)
+    # So the maps no longer depend on the features' scale, which in the shipped weights kept them uniform.
+    # (LayerNorm's eps aside, which matters a little for a pixel of 3 nearly equal channels).
+    for small, full in zip(block.attention_maps(0.1 * x, 1), block.attention_maps(x, 1)):
+        assert torch.allclose(small, full, atol=1e-3)
+    plain = FactorizedSTAttention(channels=3, num_spatial=2, num_temporal=3).double()
+    plain.load_state_dict({k: v for k, v in block.state_dict().items() if not k.startswith("norm.")})
+    assert not torch.allclose(plain.attention_maps(0.1 * x, 1)[0], plain.attention_maps(x, 1)[0], atol=1e-2)
+
 @torch.no_grad()
 def loop_non_local(block: NonLocalBlock, x: torch.Tensor, ref: int) -> torch.Tensor:
     """Embedded-Gaussian non-local response at the reference frame, for one sample (T, C, H, W)."""

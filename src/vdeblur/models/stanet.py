@@ -79,10 +79,12 @@ class FrameFusion(nn.Module):
 
     def __init__(
         self, channels: int, num_frames: int, attention: bool, local: bool, num_spatial: int, num_temporal: int,
-        window: int = 0,
+        window: int = 0, attention_norm: bool = False,
     ) -> None:
         super().__init__()
-        self.attention = FactorizedSTAttention(channels, num_spatial, num_temporal) if attention else None
+        self.attention = (
+            FactorizedSTAttention(channels, num_spatial, num_temporal, normalize=attention_norm) if attention else None
+        )
         self.local = LocalFusion(channels, num_frames) if local else None
         self.window = window
 
@@ -133,6 +135,8 @@ class STANet(nn.Module):
             all T frames in training, the decoder on one, so depth is T times cheaper to train in the decoder.
         attention_window: 0 squeezes each level's whole map into the attention's descriptors (the paper);
             w > 0 squeezes each w×w tile of the map on its own (:func:`windowed_attention`).
+        attention_norm: the attention computes its maps and descriptors from layer-normalised features
+            (:class:`FactorizedSTAttention`'s ``normalize``); False, as the paper, from the raw ones.
 
     Shape:
         - clip: ``(B, T, 3, H, W)``, any H and W (padded inside, cropped back).
@@ -162,6 +166,7 @@ class STANet(nn.Module):
         num_blocks: int | Sequence[int] = 1,
         decoder_num_blocks: int | Sequence[int] | None = None,
         attention_window: int = 0,
+        attention_norm: bool = False,
     ) -> None:
         super().__init__()
         if num_frames < 1 or num_frames % 2 == 0:
@@ -203,7 +208,7 @@ class STANet(nn.Module):
         self.fusions = nn.ModuleList(
             FrameFusion(
                 widths[level], num_frames, level in attention_at, level in local_at, num_spatial, num_temporal,
-                attention_window,
+                attention_window, attention_norm,
             )
             for level in range(NUM_LEVELS)
         )

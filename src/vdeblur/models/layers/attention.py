@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from vdeblur.models.layers.blocks import ChannelLayerNorm
+
 
 def _softmax_at_least_fp32(logits: torch.Tensor, dim: int) -> torch.Tensor:
     # Under bf16 autocast the logits arrive in bf16; an H·W-wide normalisation in bf16 loses the small weights.
@@ -39,6 +41,11 @@ class FactorizedSTAttention(nn.Module):
         channels: feature channels C.
         num_spatial: number of spatial attention maps M.
         num_temporal: number of temporal attention maps N.
+        normalize: compute the maps and descriptors from layer-normalised features (pre-norm, as transformers
+            do), not from the raw ones. Encoder features here have an RMS of 0.01–0.04, so raw logits spread by
+            0.001–0.1 and every softmax stays uniform: the shipped weights' maps are uniform to 0.1 % of their
+            entropy, and the block adds the same vector at every pixel (BENCHMARKS.md). Normalised, the logits'
+            scale is the weights' alone. The gate and the residual keep the raw ``x_R``.
 
     Attributes:
         f_s: Conv2d C→M, 1×1 (spatial map logits, eq. 1).
@@ -46,6 +53,7 @@ class FactorizedSTAttention(nn.Module):
         f_p: Conv2d C→M·N, 3×3 (pixel map logits on the reference frame, eq. 5).
         gate: Conv2d 2C→C, 1×1, the gate g on ``[x_R, y_R]``.
         out: Conv2d C→C, 1×1, the projection W_o, zero-initialised so a new block is the identity on x_R.
+        norm: the :class:`ChannelLayerNorm` of ``normalize`` (None without it).
 
     Shape:
         - x: ``(B, T, C, H, W)``
@@ -57,11 +65,12 @@ class FactorizedSTAttention(nn.Module):
         torch.Size([2, 16, 8, 8])
     """
 
-    def __init__(self, channels: int, num_spatial: int, num_temporal: int) -> None:
+    def __init__(self, channels: int, num_spatial: int, num_temporal: int, normalize: bool = False) -> None:
         super().__init__()
         self.channels = channels
         self.num_spatial = num_spatial
         self.num_temporal = num_temporal
+        self.norm = ChannelLayerNorm(channels) if normalize else None
         self.f_s = nn.Conv2d(channels, num_spatial, kernel_size=1)
         self.f_t = nn.Conv1d(channels, num_temporal, kernel_size=3, padding=1)
         self.f_p = nn.Conv2d(channels, num_spatial * num_temporal, kernel_size=3, padding=1)
@@ -91,6 +100,8 @@ class FactorizedSTAttention(nn.Module):
         and ``A_p`` in token order, ``(B, H·W, M·N)``."""
         _check_features(x, self.channels, ref)
         batch, frames, channels, height, width = x.shape
+        if self.norm is not None:
+            x = self.norm(x.flatten(0, 1)).unflatten(0, (batch, frames))
         tokens = _as_tokens(x)
         spatial_logits = self.f_s(x.reshape(batch * frames, channels, height, width))
         # Softmax along the last, contiguous axis: along H·W of the channels-last logits it was 3.5x slower.
