@@ -123,7 +123,6 @@ def test_gated_output_matches_formula(block: FactorizedSTAttention) -> None:
     assert torch.allclose(block(x, 2), expected, atol=1e-12)
 
 
-
 def test_normalised_attention_is_the_equations_on_layer_normalised_features() -> None:
     block = FactorizedSTAttention(channels=3, num_spatial=2, num_temporal=3, normalize=True).double()
     _randomise(block)  # the LayerNorm's scale and shift too
@@ -151,6 +150,7 @@ def test_normalised_attention_is_the_equations_on_layer_normalised_features() ->
     plain = FactorizedSTAttention(channels=3, num_spatial=2, num_temporal=3).double()
     plain.load_state_dict({k: v for k, v in block.state_dict().items() if not k.startswith("norm.")})
     assert not torch.allclose(plain.attention_maps(0.1 * x, 1)[0], plain.attention_maps(x, 1)[0], atol=1e-2)
+
 
 @torch.no_grad()
 def loop_non_local(block: NonLocalBlock, x: torch.Tensor, ref: int) -> torch.Tensor:

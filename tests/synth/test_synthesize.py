@@ -165,8 +165,6 @@ def test_h264_roundtrip_keeps_frames_close():
         assert 10 * np.log10(255**2 / mse) > 30
 
 
-
-
 def test_h264_sequences_are_byte_identical_across_processes(tmp_path):
     # A rebuilt dataset must equal the first build. With x264's macroblock tree on, the bundled x264 reads an
     # uninitialised value, and two processes wrote different H.264 frames for this very command (4 of 4 pairs).

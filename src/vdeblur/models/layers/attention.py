@@ -42,8 +42,8 @@ class FactorizedSTAttention(nn.Module):
         num_spatial: number of spatial attention maps M.
         num_temporal: number of temporal attention maps N.
         normalize: compute the maps and descriptors from layer-normalised features (pre-norm, as transformers
-            do), not from the raw ones. Encoder features here have an RMS of 0.01–0.04, so raw logits spread by
-            0.001–0.1 and every softmax stays uniform: the shipped weights' maps are uniform to 0.1 % of their
+            do), not from the raw ones. The encoder's features at the attention's levels have an RMS of 0.007–0.024,
+            so raw logits spread by 0.001–0.08 and every softmax stays uniform: the shipped weights' maps are uniform to 0.1 % of their
             entropy, and the block adds the same vector at every pixel (BENCHMARKS.md). Normalised, the logits'
             scale is the weights' alone. The gate and the residual keep the raw ``x_R``.
 
