@@ -16,6 +16,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 from collections import defaultdict
 
@@ -66,8 +67,7 @@ def measure(model: torch.nn.Module, windows: list[torch.Tensor]) -> tuple[dict[i
         row["A_s"].append(_entropy_share(a_s, -1))
         row["A_t"].append(_entropy_share(a_t, -1))
         row["A_p"].append(_entropy_share(a_p, 1))
-        features = x if block.norm is None else block.norm(x.flatten(0, 1)).unflatten(0, x.shape[:2])
-        batch, frames, channels, height, width = x.shape
+        features = block.map_features(x)
         spatial_logits = block.f_s(features.flatten(0, 1))
         row["spatial logit spread"].append(float(spatial_logits.std(dim=(2, 3)).mean()))
         row["pixel logit spread"].append(float(block.f_p(features[:, ref]).std(dim=1).mean()))
@@ -80,14 +80,12 @@ def measure(model: torch.nn.Module, windows: list[torch.Tensor]) -> tuple[dict[i
     outputs = [model(window) for window in windows]
     for hook in hooks:
         hook.remove()
-    saved = [(block.out.weight.clone(), block.out.bias.clone()) for block in blocks]
-    for block in blocks:
-        block.out.weight.zero_()
-        block.out.bias.zero_()
-    shift = [_rms(model(window) - out) * 255 for window, out in zip(windows, outputs)]
-    for block, (weight, bias) in zip(blocks, saved):
-        block.out.weight.copy_(weight)
-        block.out.bias.copy_(bias)
+    zeroed = copy.deepcopy(model)
+    for block in zeroed.modules():
+        if isinstance(block, FactorizedSTAttention):
+            block.out.weight.zero_()
+            block.out.bias.zero_()
+    shift = [_rms(zeroed(window) - out) * 255 for window, out in zip(windows, outputs)]
     means = {index: {key: float(np.mean(values)) for key, values in row.items()} for index, row in figures.items()}
     return means, float(np.mean(shift))
 

@@ -42,10 +42,11 @@ class FactorizedSTAttention(nn.Module):
         num_spatial: number of spatial attention maps M.
         num_temporal: number of temporal attention maps N.
         normalize: compute the maps and descriptors from layer-normalised features (pre-norm, as transformers
-            do), not from the raw ones. The encoder's features at the attention's levels have an RMS of 0.007–0.024,
-            so raw logits spread by 0.001–0.08 and every softmax stays uniform: the shipped weights' maps are uniform to 0.1 % of their
-            entropy, and the block adds the same vector at every pixel (BENCHMARKS.md). Normalised, the logits'
-            scale is the weights' alone. The gate and the residual keep the raw ``x_R``.
+            do), not from the raw ones. The encoder's features at the attention's levels have an RMS of
+            0.007–0.024, so raw logits spread by 0.001–0.08 and every softmax stays uniform: the shipped weights'
+            maps are uniform to 0.1 % of their entropy, and the block adds the same vector at every pixel
+            (BENCHMARKS.md). Normalised, the logits' scale is the weights' alone. The gate and the residual keep
+            the raw ``x_R``.
 
     Attributes:
         f_s: Conv2d C→M, 1×1 (spatial map logits, eq. 1).
@@ -79,6 +80,13 @@ class FactorizedSTAttention(nn.Module):
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
+    def map_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The features ``(B, T, C, H, W)`` that the maps and descriptors are computed from: ``x`` itself, or
+        with ``normalize`` each pixel's channels layer-normalised."""
+        if self.norm is None:
+            return x
+        return self.norm(x.flatten(0, 1)).unflatten(0, x.shape[:2])
+
     def attention_maps(self, x: torch.Tensor, ref: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The three sets of attention maps (equations 1, 3 and 5).
 
@@ -99,9 +107,8 @@ class FactorizedSTAttention(nn.Module):
         """Features as tokens ``(B, T, H·W, C)`` and the maps: ``A_s`` ``(B, T, M, H·W)``, ``A_t`` ``(B, N, T)``
         and ``A_p`` in token order, ``(B, H·W, M·N)``."""
         _check_features(x, self.channels, ref)
+        x = self.map_features(x)
         batch, frames, channels, height, width = x.shape
-        if self.norm is not None:
-            x = self.norm(x.flatten(0, 1)).unflatten(0, (batch, frames))
         tokens = _as_tokens(x)
         spatial_logits = self.f_s(x.reshape(batch * frames, channels, height, width))
         # Softmax along the last, contiguous axis: along H·W of the channels-last logits it was 3.5x slower.
