@@ -68,7 +68,7 @@ def measure(model: torch.nn.Module, windows: list[torch.Tensor]) -> tuple[dict[i
         row["A_t"].append(_entropy_share(a_t, -1))
         row["A_p"].append(_entropy_share(a_p, 1))
         features = block.map_features(x)
-        spatial_logits = block.f_s(features.flatten(0, 1))
+        spatial_logits = block.spatial_logits(features)
         row["spatial logit spread"].append(float(spatial_logits.std(dim=(2, 3)).mean()))
         row["pixel logit spread"].append(float(block.f_p(features[:, ref]).std(dim=1).mean()))
         row["feature RMS"].append(_rms(x))

@@ -47,11 +47,13 @@ def loop_aggregate(block: FactorizedSTAttention, x: torch.Tensor, ref: int) -> t
     frames, channels, height, width = x.shape
     m_count, n_count = block.num_spatial, block.num_temporal
     pixels = [(h, w) for h in range(height) for w in range(width)]
+    # The learnt scale of spatial_temperature multiplies the spatial logits; 1 without it, as in the paper.
+    scale = 1.0 if block.log_spatial_scale is None else math.exp(float(block.log_spatial_scale))
     # (1) spatial maps, softmax over all pixels of a frame; (2) spatial squeeze.
     g_s = [[[0.0] * channels for _ in range(m_count)] for _ in range(frames)]
     for t in range(frames):
         for m in range(m_count):
-            a_s = _softmax([_conv_at(block.f_s.weight, block.f_s.bias, x[t], m, h, w) for h, w in pixels])
+            a_s = _softmax([scale * _conv_at(block.f_s.weight, block.f_s.bias, x[t], m, h, w) for h, w in pixels])
             for c in range(channels):
                 g_s[t][m][c] = sum(a * float(x[t, c, h, w]) for a, (h, w) in zip(a_s, pixels))
     # (3) temporal maps: Conv1d over T (kernel 3, zero padding 1) on the spatial means, softmax over T.
@@ -150,6 +152,26 @@ def test_normalised_attention_is_the_equations_on_layer_normalised_features() ->
     plain = FactorizedSTAttention(channels=3, num_spatial=2, num_temporal=3).double()
     plain.load_state_dict({k: v for k, v in block.state_dict().items() if not k.startswith("norm.")})
     assert not torch.allclose(plain.attention_maps(0.1 * x, 1)[0], plain.attention_maps(x, 1)[0], atol=1e-2)
+
+
+def test_spatial_temperature_scales_the_spatial_logits_by_a_learnt_factor() -> None:
+    block = FactorizedSTAttention(channels=3, num_spatial=2, num_temporal=3, spatial_temperature=4.0).double()
+    _randomise(block)
+    with torch.no_grad():
+        block.log_spatial_scale.fill_(math.log(6.0))  # any learnt value, not only the starting one
+    x = torch.randn(1, 3, 3, 3, 4, dtype=torch.float64)
+    assert (block.aggregate(x, 1)[0] - loop_aggregate(block, x[0], 1)).abs().max().item() <= 1e-9
+    # Only the spatial maps change: the temporal and pixel maps are those of the block without the scale.
+    plain = FactorizedSTAttention(channels=3, num_spatial=2, num_temporal=3).double()
+    plain.load_state_dict({k: v for k, v in block.state_dict().items() if k != "log_spatial_scale"})
+    scaled_maps, plain_maps = block.attention_maps(x, 1), plain.attention_maps(x, 1)
+    assert not torch.allclose(scaled_maps[0], plain_maps[0])
+    assert torch.equal(scaled_maps[1], plain_maps[1]) and torch.equal(scaled_maps[2], plain_maps[2])
+    # The scale is trained: the loss reaches it through the spatial maps.
+    block.aggregate(x, 1).square().sum().backward()
+    assert block.log_spatial_scale.grad is not None and block.log_spatial_scale.grad.abs().item() > 0
+    new = FactorizedSTAttention(channels=3, num_spatial=2, num_temporal=3, spatial_temperature=4.0)
+    assert new.log_spatial_scale.exp().item() == pytest.approx(4.0)
 
 
 @torch.no_grad()

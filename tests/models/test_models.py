@@ -106,6 +106,7 @@ def test_sta_paper_is_factorized_attention_only() -> None:
         "num_frames": 5, "width": 32, "growth": 32, "num_layers": 5, "num_spatial": 8, "num_temporal": 8,
         "attention_levels": [1, 2], "local_fusion_levels": [], "unshuffle": 1, "block": "rdb", "num_blocks": 1,
         "decoder_num_blocks": None, "attention_window": 0, "attention_norm": False,
+        "attention_temperature": 0.0,
     }
     assert not any(fusion.local is not None for fusion in model.fusions)
 

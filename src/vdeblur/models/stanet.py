@@ -79,11 +79,15 @@ class FrameFusion(nn.Module):
 
     def __init__(
         self, channels: int, num_frames: int, attention: bool, local: bool, num_spatial: int, num_temporal: int,
-        window: int = 0, attention_norm: bool = False,
+        window: int = 0, attention_norm: bool = False, attention_temperature: float = 0.0,
     ) -> None:
         super().__init__()
         self.attention = (
-            FactorizedSTAttention(channels, num_spatial, num_temporal, normalize=attention_norm) if attention else None
+            FactorizedSTAttention(
+                channels, num_spatial, num_temporal, normalize=attention_norm, spatial_temperature=attention_temperature
+            )
+            if attention
+            else None
         )
         self.local = LocalFusion(channels, num_frames) if local else None
         self.window = window
@@ -137,6 +141,8 @@ class STANet(nn.Module):
             w > 0 squeezes each w×w tile of the map on its own (:func:`windowed_attention`).
         attention_norm: the attention computes its maps and descriptors from layer-normalised features
             (:class:`FactorizedSTAttention`'s ``normalize``); False, as the paper, from the raw ones.
+        attention_temperature: 0, as the paper; t > 0: the attention's spatial logits are multiplied by a learnt
+            scale that starts at t (:class:`FactorizedSTAttention`'s ``spatial_temperature``).
 
     Shape:
         - clip: ``(B, T, 3, H, W)``, any H and W (padded inside, cropped back).
@@ -167,6 +173,7 @@ class STANet(nn.Module):
         decoder_num_blocks: int | Sequence[int] | None = None,
         attention_window: int = 0,
         attention_norm: bool = False,
+        attention_temperature: float = 0.0,
     ) -> None:
         super().__init__()
         if num_frames < 1 or num_frames % 2 == 0:
@@ -176,6 +183,8 @@ class STANet(nn.Module):
             raise ConfigError(f"block must be 'rdb' or 'naf', got {block!r}")
         if attention_window < 0:
             raise ConfigError(f"attention_window must be 0 (whole map) or a positive tile size, got {attention_window}")
+        if attention_temperature < 0:
+            raise ConfigError(f"attention_temperature must be 0 (none) or a positive scale, got {attention_temperature}")
         self.num_frames = num_frames
         self.size_multiple = unshuffle * 2 ** (NUM_LEVELS - 1)
         growths = _per_level(growth, "growth")
@@ -208,7 +217,7 @@ class STANet(nn.Module):
         self.fusions = nn.ModuleList(
             FrameFusion(
                 widths[level], num_frames, level in attention_at, level in local_at, num_spatial, num_temporal,
-                attention_window, attention_norm,
+                attention_window, attention_norm, attention_temperature,
             )
             for level in range(NUM_LEVELS)
         )
