@@ -19,7 +19,7 @@ from vdeblur.interrupts import exit_status, interrupt_on_signals, interruption_m
 # name -> (module, one-line help). Kept here, not discovered, so the command set is explicit.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("vdeblur.commands.demo", "deblur the bundled sample with the shipped model and show the result"),
-    "deblur": ("vdeblur.commands.deblur", "deblur a video file, a folder of frames, or many videos"),
+    "deblur": ("vdeblur.commands.deblur", "deblur a video file, a folder of frames, a photograph, or many of these"),
     "models": ("vdeblur.commands.models", "list every model with parameters, GFLOPs per frame at 1280x720 and T"),
     "synth": ("vdeblur.commands.synth", "make blurred/sharp training pairs from sharp videos, frames or photos"),
     "train": ("vdeblur.commands.train", "train a model (resumable; torchrun for several processes)"),

@@ -8,7 +8,7 @@ import pytest
 
 from vdeblur.errors import MediaError
 from vdeblur.io.atomic import atomic_output
-from vdeblur.io.images import quantize, read_image, write_image
+from vdeblur.io.images import quantize, read_image, read_upright_image, write_image
 
 
 def test_8_bit_rgb_round_trip_is_exact(tmp_path, photo):
@@ -70,3 +70,23 @@ def test_atomic_output_gives_ordinary_file_permissions_even_if_the_writer_recrea
     mask = os.umask(0)
     os.umask(mask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_photographs_are_read_upright_as_pillow_turns_them_by_their_exif_tag(tmp_path, suffix):
+    from PIL import Image, ImageOps
+
+    rng = np.random.default_rng(2)
+    stored = np.repeat(np.repeat(rng.integers(0, 256, size=(5, 7, 3), dtype=np.uint8), 8, 0), 8, 1)
+    for orientation in range(1, 9):
+        path = tmp_path / f"o{orientation}{suffix}"
+        image = Image.fromarray(stored)
+        exif = image.getexif()
+        exif[0x0112] = orientation
+        image.save(path, exif=exif, quality=98)
+        expected = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
+        got = quantize(read_upright_image(path))
+        assert got.shape == expected.shape
+        # PNG exactly; JPEG through two decoders (OpenCV's, Pillow's) within a few levels, where a wrong turn of
+        # these 8-pixel blocks is off by a hundred.
+        assert np.abs(got.astype(int) - expected).max() <= (0 if suffix == ".png" else 8)

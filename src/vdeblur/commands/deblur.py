@@ -1,4 +1,5 @@
-"""``vdeblur deblur``: deblur a video, a folder of frames, or many videos (shared out under torchrun)."""
+"""``vdeblur deblur``: deblur a video, a folder of frames, a photograph, or many of them (shared out under
+torchrun)."""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ if TYPE_CHECKING:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``deblur`` options to ``parser``."""
     parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
-                        help="video file, folder of frames, folder of videos, or several of these")
+                        help="video file, folder of frames, photograph (.png, .jpg, .tif, ...), folder of videos, "
+                             "or several of these")
     parser.add_argument("-o", "--output", required=True, type=Path,
-                        help="output video (by its suffix: .mp4, .mkv, ...) or folder of PNG frames; "
-                             "a folder when there are several inputs")
+                        help="output video (by its suffix: .mp4, .mkv, ...), image file for a photograph (.png, "
+                             ".jpg, ...) or folder of PNG frames; a folder when there are several inputs")
     parser.add_argument("--model", default="auto",
                         help=f"model name with shipped weights, run directory or .safetensors file; auto (default): "
                              f"the quality model {DEFAULT_MODEL} where this hardware runs it at 3 frames/s or more "

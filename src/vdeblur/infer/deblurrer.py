@@ -27,7 +27,7 @@ from vdeblur.infer.backends import prepare_model
 from vdeblur.infer.engine import WindowEngine
 from vdeblur.infer.outputs import atomic_folder, check_outputs
 from vdeblur.infer.model_choice import AUTO_MODEL, ModelChoice, resolve_model
-from vdeblur.infer.sinks import FolderSink, VideoSink, is_video_output
+from vdeblur.infer.sinks import FolderSink, ImageSink, VideoSink, is_image_output, is_video_output
 from vdeblur.infer.sources import CODEC_THREADS, Source, SourceFrame, open_source
 from vdeblur.infer.threads import BackgroundConsumer, prefetch
 from vdeblur.infer.tiling import TileConfig
@@ -163,15 +163,17 @@ class Deblurrer:
         on_frame: ProgressCallback | None = None,
         pixel_format: str | None = None,
     ) -> int:
-        """Deblur a video file or a folder of frames into a video file or a folder of PNG frames.
+        """Deblur a video file, a folder of frames or a photograph into a video file, a folder of PNG frames or
+        (for a photograph) an image file.
 
         The output kind follows ``destination``: a video suffix (``.mp4``, ``.mkv``, ...) writes a video that
-        keeps the frame count, timestamps, rotation, colour tags and audio of the source; anything else
-        writes a folder of PNGs named like the source frames. Outputs appear only when complete.
+        keeps the frame count, timestamps, rotation, colour tags and audio of the source; an image suffix
+        (``.png``, ``.jpg``, ``.tif``, ...) writes a photograph's result, upright; anything else writes a folder
+        of PNGs named like the source frames. Outputs appear only when complete.
 
         Args:
-            source: a video file or a folder of images.
-            destination: the output video file or folder.
+            source: a video file, a folder of images, or one image file (a photograph, restored as a still).
+            destination: the output video file, image file or folder.
             codec: video encoder (default H.264; VP9 for WebM).
             crf: encoder quality (lower is better; the default keeps the model's gain, see BENCHMARKS.md).
             preset: the x264/x265 speed preset (None: :data:`vdeblur.io.video.DEFAULT_PRESET` for those).
@@ -239,7 +241,7 @@ class Deblurrer:
 class _Sink:
     """A sink with a side-by-side option: writes ``input | output`` instead of the output alone."""
 
-    def __init__(self, inner: VideoSink | FolderSink, side_by_side: bool) -> None:
+    def __init__(self, inner: VideoSink | FolderSink | ImageSink, side_by_side: bool) -> None:
         self.inner = inner
         self.side_by_side = side_by_side
 
@@ -257,11 +259,13 @@ def _open_sink(
     """Open a sink writing into a temporary file or folder that replaces ``target`` when the stack closes."""
     if is_video_output(target):
         tmp = stack.enter_context(atomic_output(target))
-        inner: VideoSink | FolderSink = VideoSink(
+        inner: VideoSink | FolderSink | ImageSink = VideoSink(
             tmp, source, codec, crf, audio=not side_by_side, threads=threads, destination=target,
             pixel_format=pixel_format, preset=preset,
         )
         stack.callback(_abort_on_error, inner)
+    elif is_image_output(target):
+        inner = ImageSink(stack.enter_context(atomic_output(target)), source)
     else:
         inner = FolderSink(stack.enter_context(atomic_folder(target)), source)
     return _Sink(inner, side_by_side)
@@ -276,7 +280,7 @@ def _onnxruntime_precision(device: torch.device, precision: str) -> str:
     return "fp32"
 
 
-def _abort_on_error(sink: VideoSink | FolderSink) -> None:
+def _abort_on_error(sink: VideoSink) -> None:
     # Runs on every exit; after a successful close the writer is already finished and this does nothing.
     sink.abort()
 

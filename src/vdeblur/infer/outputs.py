@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vdeblur.errors import UserError
+from vdeblur.infer.sources import is_photo
 from vdeblur.io.atomic import current_umask
 from vdeblur.io.images import is_image_file
 from vdeblur.io.video import is_video_file
@@ -28,12 +29,15 @@ def same_path(a: Path, b: Path) -> bool:
 def check_output(source: Path, destination: Path, overwrite: bool) -> None:
     """Refuse outputs that would replace the input or anything but an earlier output, or cannot be written.
 
-    A destination with a video suffix is a video file; anything else is a folder of frames, which replaces the
-    whole folder: so ``--overwrite`` replaces only a file by a file, or a folder that holds nothing but frames.
+    A destination with a video suffix is a video file, one with an image suffix a photograph's image file;
+    anything else is a folder of frames, which replaces the whole folder: so ``--overwrite`` replaces only a file
+    by a file, or a folder that holds nothing but frames. A photograph goes to an image file or a folder, a video
+    or a folder of frames to a video file or a folder.
 
     Raises:
         UserError: with one sentence naming the problem.
     """
+    _check_kind(source, destination)
     resolved = destination.resolve()
     if same_path(source, destination):
         raise UserError(f"The output {destination} is the input itself; choose another output path.")
@@ -62,15 +66,27 @@ def check_outputs(source: Path, destination: Path, compare: Path | None, overwri
     return targets
 
 
+def _check_kind(source: Path, destination: Path) -> None:
+    if not source.exists():  # opening it says so, in its own words
+        return
+    photo = is_photo(source)
+    if photo and is_video_file(destination):
+        raise UserError(f"The input {source} is a photograph, so its output must be an image file (.png, .jpg, "
+                        f".tif, ...) or a folder, not the video {destination}.")
+    if not photo and is_image_file(destination):
+        raise UserError(f"The output {destination} names an image file, but {source} holds many frames; name a "
+                        f"video file (.mp4, .mkv, ...) or a folder.")
+
+
 def _exists(destination: Path) -> UserError:
     return UserError(f"The output {destination} already exists; pass --overwrite to replace it.")
 
 
 def _check_replaceable(destination: Path) -> None:
     """Raise UserError unless ``destination`` is what vdeblur itself would have written there."""
-    if is_video_file(destination):
+    if is_video_file(destination) or is_image_file(destination):
         if destination.is_dir():
-            raise UserError(f"The output {destination} is a folder; --overwrite replaces only a video file there.")
+            raise UserError(f"The output {destination} is a folder; --overwrite replaces only a file there.")
         return
     check_frames_folder(destination, levels=0)
 

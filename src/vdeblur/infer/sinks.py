@@ -1,5 +1,6 @@
-"""Where restored frames go: a video file that keeps the source's timing, rotation, colour tags and audio, or a
-folder of PNGs named after the source frames. The output's kind follows its path (:func:`is_video_output`).
+"""Where restored frames go: a video file that keeps the source's timing, rotation, colour tags and audio, a
+folder of PNGs named after the source frames, or, for a photograph, an image file. The output's kind follows its
+path (:func:`is_video_output`, :func:`is_image_output`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from vdeblur.infer.sources import CODEC_THREADS, Source, SourceFrame
-from vdeblur.io.images import quantize, write_image
+from vdeblur.io.images import is_image_file, quantize, write_image
 from vdeblur.io.video import VideoWriter, is_video_file
 
 
@@ -62,6 +63,29 @@ class FolderSink:
 
     def abort(self) -> None:
         pass
+
+
+class ImageSink:
+    """Write the one frame of a photograph as an image file, in the format its suffix names.
+
+    PNG and TIFF keep a 16-bit source's depth; other formats hold 8 bits.
+    """
+
+    def __init__(self, path: Path, source: Source) -> None:
+        self.path = path
+        self.bits = source.bits if path.suffix.lower() in (".png", ".tif", ".tiff") else 8
+
+    def write(self, image: np.ndarray, frame: SourceFrame) -> None:
+        """Write ``image`` (float RGB) to the sink's file."""
+        write_image(self.path, quantize(image, self.bits))
+
+    def close(self) -> None:
+        pass
+
+
+def is_image_output(path: Path) -> bool:
+    """An output path names an image file when it has an image suffix (for a photograph's output)."""
+    return is_image_file(path)
 
 
 def is_video_output(path: Path) -> bool:

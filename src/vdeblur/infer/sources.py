@@ -1,4 +1,4 @@
-"""Where frames come from: video files and folders of frames, behind one interface.
+"""Where frames come from: video files, folders of frames and photographs, behind one interface.
 
 A source yields :class:`SourceFrame` objects (RGB pixels, a timestamp, a file name) and says what the output
 must keep (frame rate, rotation, colour tags, audio, bit depth); :mod:`vdeblur.infer.sinks` writes them back.
@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from vdeblur.errors import MediaError
-from vdeblur.io.images import image_size, read_image
+from vdeblur.io.images import image_size, is_image_file, read_image, read_upright_image
 from vdeblur.io.listing import list_images
 from vdeblur.io.video import ColorInfo, VideoReader
 
@@ -90,7 +90,26 @@ class VideoSource:
         self._reader.close()
 
 
-class FrameFolderSource:
+class _ImageFiles:
+    """What image files carry and video would: no timing (frames are numbered at `DEFAULT_FRAME_RATE`), no
+    rotation, no audio, BT.709 colour."""
+
+    frame_rate = DEFAULT_FRAME_RATE
+    rotation = 0
+    color = ColorInfo.bt709()
+    audio_source: Path | None = None
+
+    def close(self) -> None:
+        pass
+
+
+def _bit_depth(file: Path) -> int:
+    """16 for a 16-bit image file, else 8: the depth its output keeps."""
+    first = cv2.imread(str(file), cv2.IMREAD_UNCHANGED)
+    return 16 if first is not None and first.dtype == np.uint16 else 8
+
+
+class FrameFolderSource(_ImageFiles):
     """The images of a folder, in natural order; all must have the same size.
 
     Sizes are checked from the file headers before any frame is decoded, so a mixed folder fails at once.
@@ -113,32 +132,50 @@ class FrameFolderSource:
                 )
         (self.width, self.height), = sizes
         self.num_frames = len(self.files)
-        self.frame_rate = DEFAULT_FRAME_RATE
-        self.rotation = 0
-        self.color = ColorInfo.bt709()
-        self.audio_source: Path | None = None
-        first = cv2.imread(str(self.files[0]), cv2.IMREAD_UNCHANGED)
-        self.bits = 16 if first is not None and first.dtype == np.uint16 else 8
+        self.bits = _bit_depth(self.files[0])
 
     def __iter__(self) -> Iterator[SourceFrame]:
         for file in self.files:
             yield SourceFrame(read_image(file), None, None, file.stem + ".png")
 
-    def close(self) -> None:
-        pass
+
+class PhotoSource(_ImageFiles):
+    """One photograph: a single frame, which the model restores as a still (it stands in for all T frames).
+
+    It is read upright as its EXIF Orientation tag says, and its output is written upright without the tag.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.image = read_upright_image(path)
+        self.height, self.width = self.image.shape[:2]
+        self.num_frames = 1
+        self.bits = _bit_depth(path)
+
+    def __iter__(self) -> Iterator[SourceFrame]:
+        yield SourceFrame(self.image, None, None, self.path.stem + ".png")
 
 
-Source = VideoSource | FrameFolderSource
+def is_photo(path: Path) -> bool:
+    """An input is a photograph when it is a file with an image suffix (.png, .jpg, .tif, ...)."""
+    return path.is_file() and is_image_file(path)
+
+
+Source = VideoSource | FrameFolderSource | PhotoSource
 
 
 def open_source(path: Path, codec_threads: int = CODEC_THREADS) -> Source:
-    """A video file or a folder of frames (``codec_threads``: decoder threads for a video, 0 for FFmpeg's choice).
+    """A video file, a folder of frames or a photograph (``codec_threads``: decoder threads for a video, 0 for
+    FFmpeg's choice).
 
     Raises:
-        MediaError: missing path, folder without images, or a file that is not a readable video.
+        MediaError: missing path, folder without images, an unreadable photograph, or a file that is not a
+            readable video.
     """
     if not path.exists():
         raise MediaError(f"Input not found: {path}.")
     if path.is_dir():
         return FrameFolderSource(path)
+    if is_photo(path):
+        return PhotoSource(path)
     return VideoSource(path, codec_threads)

@@ -82,6 +82,40 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return to_rgb_float(array)
 
 
+# What each EXIF Orientation value asks of the stored pixels before display (PIL's ImageOps.exif_transpose), on
+# (H, W, C) arrays: 2 mirrors, 3 turns 180°, 4 flips, 5 transposes, 6 turns 90° clockwise, 7 transposes across
+# the other diagonal, 8 turns 90° counter-clockwise.
+_UPRIGHT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+    8: lambda a: np.rot90(a, 1),
+}
+_EXIF_ORIENTATION = 0x0112
+
+
+def read_upright_image(path: str | os.PathLike) -> np.ndarray:
+    """:func:`read_image`, turned as the file's EXIF Orientation tag says, so that it stands as viewers show it.
+
+    Cameras and phones store many photographs sideways and tag them instead of turning the pixels; OpenCV's
+    unchanged read (kept for 16-bit files) ignores the tag.
+
+    Raises:
+        MediaError: as :func:`read_image`.
+    """
+    image = read_image(path)
+    try:
+        with Image.open(path) as header:
+            orientation = header.getexif().get(_EXIF_ORIENTATION, 1)
+    except (OSError, ValueError):  # an image OpenCV reads but Pillow cannot parse has no tag that we can see
+        return image
+    turn = _UPRIGHT.get(orientation)
+    return np.ascontiguousarray(turn(image)) if turn is not None else image
+
+
 def quantize(image: np.ndarray, bits: int = 8) -> np.ndarray:
     """Round a float image in [0, 1] to unsigned integers of the given bit depth (8 or 16)."""
     if bits not in (8, 16):
