@@ -104,15 +104,17 @@ def sta_wide(**overrides: Any) -> STANet:
 
 def sta_fast(**overrides: Any) -> STANet:
     """The fast model for CPUs without AMX: ``sta-wide``'s layout (×4 pixel-unshuffle, one width at every
-    level, attention at 1/8 and 1/16 scale, the local path at 1/4 and 1/8) at half its width and with two
-    layers per block instead of three: 46.6 GFLOPs per 1280×720 frame streaming, a fifth of ``sta-wide``'s.
+    level, attention at 1/8 and 1/16 scale, the local path at 1/4 and 1/8) at half its width, with two layers
+    per block instead of three, on windows of three frames: 45.3 GFLOPs per 1280×720 frame streaming, a fifth of
+    ``sta-wide``'s. Three frames instead of five make a training step 0.41 CPU s instead of 0.57, and at equal
+    CPU time the extra steps are worth more than the two outer neighbours (BENCHMARKS.md, issue 15).
 
     Wide layers at coarse scale keep 70–90 % of the dense 3×3 roofline in float32 where ``sta-cpu``'s narrow
     fine-scale layers keep about 45 %, so it runs faster than ``sta-cpu`` despite similar FLOPs (BENCHMARKS.md,
     issue 16).
     """
     preset = dict(
-        num_frames=5, width=(64, 64, 64), growth=(48, 32, 32), num_layers=2, num_spatial=4, num_temporal=4,
+        num_frames=3, width=(64, 64, 64), growth=(48, 32, 32), num_layers=2, num_spatial=4, num_temporal=4,
         attention_levels=(1, 2), local_fusion_levels=(0, 1), unshuffle=4,
     )
     return _build("sta-fast", STANet, preset, overrides)
