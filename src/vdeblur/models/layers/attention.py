@@ -53,7 +53,9 @@ class FactorizedSTAttention(nn.Module):
             multiplied by a learnt scale that starts at t (held as its logarithm, so it stays positive and moves
             by ratios). From normalised features, the spatial logits of a 35-minute run spread by only 0.2–0.3
             over 1,024 positions, so its spatial maps stayed near uniform while its pixel maps sharpened; a scale
-            lets the softmax start peaked without the 1×1 weights having to grow tenfold first.
+            lets the softmax start peaked without the 1×1 weights having to grow tenfold first. Measured with t = 8
+            (BENCHMARKS.md, ``fast-attention-temperature``): the maps at 1/8 scale then peak, and training turns
+            the block's output down instead of using it.
 
     Attributes:
         f_s: Conv2d C→M, 1×1 (spatial map logits, eq. 1).
