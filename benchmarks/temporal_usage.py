@@ -33,11 +33,12 @@ WINDOW = 5
 
 
 def still_restorer(deblurrer: Deblurrer):
-    """Each frame restored from T copies of itself: the model without its neighbours."""
+    """Each frame restored on its own, as a one-frame stream: the engine repeats it into all T frames of the
+    window, as `vdeblur deblur` restores a photograph, so the model works without its neighbours."""
 
     def restore(frames: Iterable[torch.Tensor]) -> Iterator[torch.Tensor]:
         for frame in frames:
-            yield deblurrer.deblur_clip(frame.expand(deblurrer.num_frames, *frame.shape))
+            yield from deblurrer.deblur_frames([frame])
 
     return restore
 
@@ -69,7 +70,8 @@ def main() -> None:
     print(f"camera shake as synthesized: per-frame blur length varies by {variation:.2f} (median coefficient of "
           f"variation); {share:.0%} of {WINDOW}-frame windows hold a neighbour with at most half the reference's blur")
     sequences = find_sequences(args.data, split="test")
-    print("| weights | windows PSNR / SSIM | neighbours replaced by the reference PSNR / SSIM | what the neighbours add (dB) |")
+    print("| weights | windows PSNR / SSIM | neighbours replaced by the reference PSNR / SSIM "
+          "| what the neighbours add (dB) |")
     print("|---|---:|---:|---:|")
     for spec in args.model:
         deblurrer = Deblurrer(spec, device="cpu", precision=args.precision)

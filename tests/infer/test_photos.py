@@ -34,8 +34,8 @@ def test_photo_becomes_an_upright_image_that_is_the_model_on_the_still(tmp_path:
     written = cv2.imread(str(out))[:, :, ::-1]
     assert written.shape == upright.shape == (41, 27, 3)
     # A still is restored from T copies of itself; the upright pixels come from OpenCV's decoder here.
-    still = torch.from_numpy(cv2.imread(str(photo), cv2.IMREAD_IGNORE_ORIENTATION | cv2.IMREAD_COLOR)[:, :, ::-1].copy())
-    still = torch.rot90(still, -1, dims=(0, 1)).permute(2, 0, 1).float() / 255
+    stored = cv2.imread(str(photo), cv2.IMREAD_IGNORE_ORIENTATION | cv2.IMREAD_COLOR)[:, :, ::-1].copy()
+    still = torch.rot90(torch.from_numpy(stored), -1, dims=(0, 1)).permute(2, 0, 1).float() / 255
     deblurrer = Deblurrer(tiny_weights, device="cpu")
     expected = deblurrer.deblur_clip(still.expand(deblurrer.num_frames, *still.shape)).permute(1, 2, 0).numpy()
     assert np.abs(written.astype(int) - np.round(expected * 255)).max() <= 1

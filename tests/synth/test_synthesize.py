@@ -178,6 +178,7 @@ def test_h264_sequences_are_byte_identical_across_processes(tmp_path):
     for path in written:
         assert (tmp_path / "first" / path).read_bytes() == (tmp_path / "second" / path).read_bytes(), path
 
+
 def test_small_photo_keeps_its_size_and_calms_the_shake(tmp_path):
     from vdeblur.synth.build import plan_still
 

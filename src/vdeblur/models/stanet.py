@@ -184,7 +184,9 @@ class STANet(nn.Module):
         if attention_window < 0:
             raise ConfigError(f"attention_window must be 0 (whole map) or a positive tile size, got {attention_window}")
         if attention_temperature < 0:
-            raise ConfigError(f"attention_temperature must be 0 (none) or a positive scale, got {attention_temperature}")
+            raise ConfigError(
+                f"attention_temperature must be 0 (none) or a positive scale, got {attention_temperature}"
+            )
         self.num_frames = num_frames
         self.size_multiple = unshuffle * 2 ** (NUM_LEVELS - 1)
         growths = _per_level(growth, "growth")
