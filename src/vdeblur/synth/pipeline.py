@@ -204,6 +204,7 @@ def synthesize(
     arguments = [(job, object_pool, config, split_dir) for job in todo]
     made = []
     with tqdm(total=len(todo), unit="seq", desc=f"synth {split}") as bar, contextlib.ExitStack() as stack:
+        processes = None
         if workers > 1 and len(todo) > 1:
             processes = stack.enter_context(multiprocessing.get_context("spawn").Pool(
                 min(workers, len(todo)), initializer=exit_worker_on_signals))
@@ -214,4 +215,10 @@ def synthesize(
             made.append(name)
             bar.set_postfix_str(f"{name}: {count} frames")
             bar.update()
+        if processes is not None:
+            # All done: let the workers exit by themselves. Leaving the block terminates the pool, whose SIGTERM
+            # could reach a worker already in its exit handlers and print a traceback there (it still does for
+            # a stop mid-way, where the workers must be ended).
+            processes.close()
+            processes.join()
     return made
