@@ -1,4 +1,4 @@
-"""Fixtures for the page's tests: the bundled sample, a short cut of it, and the app on a work folder."""
+"""Fixtures for the page's tests: the bundled sample, a short cut of it, a photograph, and the app on a work folder."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import av
 import pytest
+from PIL import Image
 
 pytest.importorskip("starlette", reason="the page's tests need the 'serve' extra (pip install 'vdeblur[serve]')")
 pytest.importorskip("uvicorn", reason="the page's tests need the 'serve' extra (pip install 'vdeblur[serve]')")
@@ -45,6 +46,15 @@ def short_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 break
             out.mux(stream.encode(av.VideoFrame.from_ndarray(image[100:196, 200:360].copy(), format="rgb24")))
         out.mux(stream.encode())
+    return path
+
+
+def sideways_photo(path: Path) -> Path:
+    """A 120x88 crop of the sample's first frame as a JPEG stored sideways (EXIF Orientation 6), as phones do."""
+    image = Image.fromarray(next(iter_video_frames(SAMPLE))[60:180, 200:288])
+    exif = image.getexif()
+    exif[0x0112] = 6
+    image.save(path, exif=exif, quality=95)
     return path
 
 

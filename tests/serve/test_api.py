@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import time
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from PIL import Image, ImageOps
 from skimage.metrics import peak_signal_noise_ratio
 
-from .conftest import MODEL, SAMPLE, files_under, finished, make_client, upload, wait_for
+from .conftest import MODEL, SAMPLE, files_under, finished, make_client, sideways_photo, upload, wait_for
 from vdeblur.cli import main
 from vdeblur.infer.deblurrer import Deblurrer
 from vdeblur.io.video import iter_video_frames
@@ -67,21 +69,49 @@ def test_sample_upload_progress_result_and_download(client, work: Path, tmp_path
     assert [p.name for p in files_under(work / job_id)] == ["before.mp4", "input.mp4", "result.mp4"]
 
 
+def test_photo_upload_gives_the_command_lines_picture(client, work: Path, tmp_path: Path) -> None:
+    photo = sideways_photo(tmp_path / "holiday.jpg")
+    created = upload(client, photo)
+    assert created.status_code == 201 and created.json()["kind"] == "photo"
+    job_id = created.json()["id"]
+    status = wait_for(client, job_id, finished)
+    assert status["state"] == "done" and status["frames_done"] == status["total_frames"] == 1
+
+    # The references: Pillow's upright reading of the file, and `vdeblur deblur` writing the same photograph.
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(photo)).convert("RGB"))
+    assert main(["deblur", str(photo), "-o", str(tmp_path / "cli.png"), "--model", MODEL, "--quiet"]) == 0
+    from_cli = np.asarray(Image.open(tmp_path / "cli.png"))
+    before = client.get(f"/api/jobs/{job_id}/before")
+    result = client.get(f"/api/jobs/{job_id}/result")
+    assert before.headers["content-type"] == result.headers["content-type"] == "image/png"
+    before_image, result_image = (np.asarray(Image.open(io.BytesIO(r.content))) for r in (before, result))
+    assert before_image.shape == upright.shape == (88, 120, 3)
+    assert np.abs(before_image.astype(int) - upright).max() <= 2  # OpenCV's and Pillow's JPEG decoders
+    assert np.array_equal(result_image, from_cli)
+    assert peak_signal_noise_ratio(upright, result_image) < 45  # the model's output, not the input
+
+    download = client.get(f"/api/jobs/{job_id}/download")
+    assert download.content == result.content
+    assert 'filename="holiday_deblurred.png"' in download.headers["content-disposition"]
+    assert [p.name for p in files_under(work / job_id)] == ["before.png", "input.jpg", "result.png"]
+
+
 def cli_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, name: str, data: bytes) -> str:
     """What `vdeblur deblur NAME` prints for this file, run from its folder so that it names it NAME."""
     folder = tmp_path / "cli"
     folder.mkdir()
     (folder / name).write_bytes(data)
     monkeypatch.chdir(folder)
-    assert main(["deblur", name, "-o", "out.mp4", "--model", MODEL, "--quiet"]) == 2
+    output = "out.png" if Path(name).suffix == ".jpg" else "out.mp4"
+    assert main(["deblur", name, "-o", output, "--model", MODEL, "--quiet"]) == 2
     return capsys.readouterr().err.strip().removeprefix("vdeblur deblur: error: ")
 
 
-@pytest.mark.parametrize("kind", ["not a video", "truncated"])
+@pytest.mark.parametrize("kind", ["not a video", "truncated", "not a photograph"])
 def test_bad_upload_gets_the_command_lines_sentence(kind: str, client, work: Path, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch, capsys, short_clip: Path) -> None:
-    data = b"just some text\n" * 100 if kind == "not a video" else SAMPLE.read_bytes()[: SAMPLE.stat().st_size // 2]
-    name = "holiday clip.mp4"
+    data = SAMPLE.read_bytes()[: SAMPLE.stat().st_size // 2] if kind == "truncated" else b"just some text\n" * 100
+    name = "holiday photo.jpg" if kind == "not a photograph" else "holiday clip.mp4"
     response = client.post("/api/jobs", params={"model": MODEL, "name": name}, content=data)
     assert response.status_code == 400
     assert response.json()["error"] == cli_message(tmp_path, monkeypatch, capsys, name, data)
@@ -168,7 +198,6 @@ def test_finished_results_expire(work: Path, short_clip: Path) -> None:
             assert time.monotonic() < deadline, "the result never expired"
             time.sleep(0.1)
         assert files_under(work) == []
-
 
 
 def cut_with_index_in_front(source: Path, fraction: float, tmp_path: Path) -> bytes:

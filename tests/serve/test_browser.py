@@ -1,7 +1,8 @@
 """The page in a real browser: Debian's Chromium, driven by Selenium through chromedriver.
 
 Uploads the bundled sample through the file input, waits for the comparison and checks that the videos load and
-play in step. Skipped where Chromium or chromedriver is missing (`.ci/run` installs both).
+play in step; then a photograph, whose comparison shows pictures. Skipped where Chromium or chromedriver is
+missing (`.ci/run` installs both).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SAMPLE, served
+from .conftest import SAMPLE, served, sideways_photo
 
 selenium = pytest.importorskip("selenium", reason="the browser test needs selenium (the 'dev' extra)")
 from selenium import webdriver  # noqa: E402
@@ -101,3 +102,24 @@ def test_upload_the_sample_and_compare_in_chromium(browser: webdriver.Chrome, tm
                                    "document.getElementById('frame').dispatchEvent(new Event('input')); window.scrollTo(0, 0);")
             time.sleep(1.0)
             browser.save_screenshot(SCREENSHOT)
+
+        # Then a photograph (stored sideways, as phones do): the same four places show pictures, upright.
+        browser.find_element(By.ID, "again").click()
+        browser.find_element(By.ID, "file").send_keys(str(sideways_photo(tmp_path / "holiday.jpg")))
+        WebDriverWait(browser, 120).until(
+            lambda d: d.find_element(By.ID, "compare").is_displayed() or d.find_element(By.ID, "error").text)
+        assert not browser.find_element(By.ID, "error").is_displayed()
+        for media_id in VIDEOS:
+            WebDriverWait(browser, 30).until(lambda d: picture_state(d, media_id)["complete"])
+            assert picture_state(browser, media_id) == {"complete": True, "width": 120, "height": 88, "shown": True}
+            assert not browser.find_element(By.ID, media_id).is_displayed()  # the players are hidden
+        for control in ("play", "frame"):
+            assert not browser.find_element(By.ID, control).is_displayed()
+        assert browser.find_element(By.ID, "download").get_attribute("href").endswith("/download")
+
+
+def picture_state(driver: webdriver.Chrome, media_id: str) -> dict:
+    return driver.execute_script(
+        "const p = document.getElementById(arguments[0] + '-photo');"
+        "return {complete: p.complete && p.naturalWidth > 0, width: p.naturalWidth, height: p.naturalHeight,"
+        " shown: p.offsetWidth > 0};", media_id)

@@ -1,13 +1,18 @@
-"""The page's HTTP interface (Starlette): the page itself, uploads, job status, cancelling, and the videos.
+"""The page's HTTP interface (Starlette): the page itself, uploads, job status, cancelling, and the results.
 
     GET    /                       the page
     GET    /api/config             models, the default model, and the limits
-    POST   /api/jobs?model=&name=  the request body is the video; 201 with the job's status, or 4xx {"error"}
+    POST   /api/jobs?model=&name=  the request body is the video or photograph; 201 with the job's status (its
+                                   "kind": video or photo), or 4xx {"error"}
     GET    /api/jobs/{id}          the job's status (see `JobQueue.status`)
     DELETE /api/jobs/{id}          cancel it
-    GET    /api/jobs/{id}/before   the input, re-encoded for the browser    } once the job is done
-    GET    /api/jobs/{id}/result   the deblurred video                      }
-    GET    /api/jobs/{id}/download the deblurred video as an attachment     }
+    GET    /api/jobs/{id}/before   the input as the browser shows it: a video      } once the job is done; MP4
+                                   re-encoded, a photograph upright                } for a video, PNG for a
+    GET    /api/jobs/{id}/result   the deblurred video or photograph               } photograph
+    GET    /api/jobs/{id}/download the same as an attachment                       }
+
+An upload is a photograph when the client's file name has an image suffix (.jpg, .png, ...), as on the command
+line; anything else is taken for a video.
 
 Errors a user can cause answer ``{"error": one sentence}``, the same sentence the command line prints.
 """
@@ -17,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from urllib.parse import urlsplit
@@ -32,11 +37,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from vdeblur.errors import UserError
+from vdeblur.infer.sources import PhotoSource
+from vdeblur.io.images import IMAGE_SUFFIXES
 from vdeblur.io.video import VIDEO_SUFFIXES, probe_video
-from vdeblur.serve.jobs import BEFORE, INPUT_STEM, RESULT, Job, JobQueue, Runner, State
+from vdeblur.serve.jobs import INPUT_STEM, PHOTO, VIDEO, Job, JobQueue, MediaKind, Runner, State
 
 STATIC = Path(__file__).parent / "static"
-_TOO_LARGE = "{name} is larger than {limit}, the largest upload this server takes; send a shorter clip."
+_TOO_LARGE = "{name} is larger than {limit}, the largest upload this server takes; send a smaller file."
 
 
 @dataclass(frozen=True)
@@ -92,14 +99,17 @@ def create_app(settings: ServeSettings, runner: Runner) -> Starlette:
         if declared.isdigit() and int(declared) > settings.max_upload_bytes:
             return too_large  # before reading a byte of it
         job_id, folder = jobs.new_folder()
-        # The client's name gives at most a known suffix (FFmpeg guesses some formats by it), never a path.
-        upload = folder / (INPUT_STEM + _known_suffix(name))
+        # The client's name gives at most a known suffix (FFmpeg guesses some formats by it, and it tells a
+        # photograph from a video), never a path.
+        suffix = _known_suffix(name)
+        kind = PHOTO if suffix in IMAGE_SUFFIXES else VIDEO
+        upload = folder / (INPUT_STEM + suffix)
         try:
             if not await _receive(request, upload, settings.max_upload_bytes):
                 shutil.rmtree(folder, ignore_errors=True)
                 return too_large
-            await run_in_threadpool(_check_video, upload, name)
-            job = jobs.submit(job_id, folder, upload, name, model)
+            await run_in_threadpool(_check_upload, upload, name, kind)
+            job = jobs.submit(job_id, folder, upload, name, model, kind)
         except UserError as exc:
             shutil.rmtree(folder, ignore_errors=True)
             return _error(400, str(exc))
@@ -127,16 +137,16 @@ def create_app(settings: ServeSettings, runner: Runner) -> Starlette:
         jobs.cancel(job)
         return JSONResponse(jobs.status(job))
 
-    def video_route(file_name: str, attachment: bool) -> Route:
-        async def video(request: Request) -> Response:
+    def file_route(path_name: str, file_of: Callable[[MediaKind], str], attachment: bool) -> Route:
+        async def job_file(request: Request) -> Response:
             job = find(request)
             if job is None or job.state is not State.DONE:
                 return _no_job()
-            download = f"{PurePath(job.name).stem}_deblurred.mp4" if attachment else None
-            return FileResponse(job.folder / file_name, media_type="video/mp4", filename=download,
+            download = f"{PurePath(job.name).stem}_deblurred{job.kind.suffix}" if attachment else None
+            return FileResponse(job.folder / file_of(job.kind), media_type=job.kind.media_type, filename=download,
                                 content_disposition_type="attachment" if attachment else "inline")
 
-        return Route(f"/api/jobs/{{job_id}}/{'download' if attachment else Path(file_name).stem}", video)
+        return Route(f"/api/jobs/{{job_id}}/{path_name}", job_file)
 
     async def page(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", media_type="text/html")
@@ -147,9 +157,9 @@ def create_app(settings: ServeSettings, runner: Runner) -> Starlette:
         Route("/api/jobs", create_job, methods=["POST"]),
         Route("/api/jobs/{job_id}", job_status),
         Route("/api/jobs/{job_id}", cancel_job, methods=["DELETE"]),
-        video_route(BEFORE, attachment=False),
-        video_route(RESULT, attachment=False),
-        video_route(RESULT, attachment=True),
+        file_route("before", lambda kind: kind.before, attachment=False),
+        file_route("result", lambda kind: kind.result, attachment=False),
+        file_route("download", lambda kind: kind.result, attachment=True),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))]
@@ -170,10 +180,14 @@ async def _receive(request: Request, path: Path, limit: int) -> bool:
     return True
 
 
-def _check_video(path: Path, name: str) -> None:
-    """Refuse a file FFmpeg cannot open as a video, with the library's sentence naming the client's file."""
+def _check_upload(path: Path, name: str, kind: MediaKind) -> None:
+    """Refuse a file that cannot be read as a photograph, or that FFmpeg cannot open as a video, with the
+    library's sentence naming the client's file."""
     try:
-        probe_video(path)
+        if kind is PHOTO:
+            PhotoSource(path)
+        else:
+            probe_video(path)
     except UserError as exc:
         raise UserError(str(exc).replace(str(path), name)) from exc
 
@@ -182,12 +196,12 @@ def display_name(client_name: str) -> str:
     """The client's file name, reduced to a last path component of printable characters, for messages only."""
     last = re.split(r"[/\\]", client_name)[-1]
     printable = "".join(c for c in last if c.isprintable()).strip().lstrip(".")
-    return printable[:120] or "video"
+    return printable[:120] or "upload"
 
 
 def _known_suffix(name: str) -> str:
     suffix = PurePath(name).suffix.lower()
-    return suffix if suffix in VIDEO_SUFFIXES else ""
+    return suffix if suffix in VIDEO_SUFFIXES or suffix in IMAGE_SUFFIXES else ""
 
 
 def _megabytes(size: int) -> str:
@@ -209,4 +223,4 @@ def _cross_origin() -> JSONResponse:
 
 
 def _no_job() -> JSONResponse:
-    return _error(404, "No such job: it finished long ago and expired, or never existed; upload the video again.")
+    return _error(404, "No such job: it finished long ago and expired, or never existed; upload the file again.")

@@ -1,8 +1,8 @@
 """The page's jobs: one runs at a time in a worker thread, the others wait in order; each lives in its own folder.
 
-A job's folder is ``<work>/<random id>/`` and holds only files with fixed names (:data:`INPUT_STEM`,
-:data:`BEFORE`, :data:`RESULT`), so no name a client sends ever becomes a path. A job that fails or is cancelled
-removes its folder at once; a finished one keeps it until it expires.
+A job's folder is ``<work>/<random id>/`` and holds only files with fixed names (:data:`INPUT_STEM`, and the
+``before`` and ``result`` files of its :class:`MediaKind`), so no name a client sends ever becomes a path. A job
+that fails or is cancelled removes its folder at once; a finished one keeps it until it expires.
 """
 
 from __future__ import annotations
@@ -23,8 +23,29 @@ from vdeblur.errors import UserError, describe_os_error
 
 _log = logging.getLogger(__name__)
 INPUT_STEM = "input"
-BEFORE = "before.mp4"  # the input re-encoded for the browser, frame for frame, so the two players stay in step
-RESULT = "result.mp4"
+
+
+@dataclass(frozen=True)
+class MediaKind:
+    """What a job shows the browser: its kind's name, and the suffix and MIME type of the files it serves."""
+
+    name: str
+    suffix: str
+    media_type: str
+
+    @property
+    def before(self) -> str:
+        """The input as the browser shows it: a video re-encoded frame for frame (so that the two players stay
+        in step), or a photograph upright as PNG."""
+        return f"before{self.suffix}"
+
+    @property
+    def result(self) -> str:
+        return f"result{self.suffix}"
+
+
+VIDEO = MediaKind("video", ".mp4", "video/mp4")
+PHOTO = MediaKind("photo", ".png", "image/png")  # PNG: lossless, and it keeps a 16-bit photograph's depth
 
 
 class State(str, enum.Enum):
@@ -52,6 +73,7 @@ class Job:
     name: str
     model: str
     created: float
+    kind: MediaKind = VIDEO
     state: State = State.QUEUED
     stage: str = "waiting"
     frames_done: int = 0
@@ -75,7 +97,8 @@ class Job:
         self.check_cancelled()
 
 
-# Runs a job to completion: writes BEFORE and RESULT into the job's folder, calls job.report after each frame.
+# Runs a job to completion: writes its kind's before and result files into the job's folder, calls job.report
+# after each frame.
 Runner = Callable[[Job], None]
 
 
@@ -108,8 +131,9 @@ class JobQueue:
         folder.mkdir()
         return job_id, folder
 
-    def submit(self, job_id: str, folder: Path, input_path: Path, name: str, model: str) -> Job:
-        job = Job(job_id, folder, input_path, name, model, created=time.monotonic())
+    def submit(self, job_id: str, folder: Path, input_path: Path, name: str, model: str,
+               kind: MediaKind = VIDEO) -> Job:
+        job = Job(job_id, folder, input_path, name, model, created=time.monotonic(), kind=kind)
         with self._lock:
             if self._closing:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -132,7 +156,8 @@ class JobQueue:
             fps = job.frames_done / elapsed if job.frames_done and elapsed > 0 else None
             left = (job.total_frames - job.frames_done) / fps if fps and job.total_frames else None
             return {
-                "id": job.id, "name": job.name, "model": job.model, "state": job.state.value, "stage": job.stage,
+                "id": job.id, "name": job.name, "kind": job.kind.name, "model": job.model,
+                "state": job.state.value, "stage": job.stage,
                 "jobs_ahead": position, "frames_done": job.frames_done, "total_frames": job.total_frames,
                 "frames_per_second": fps, "seconds_left": left, "error": job.error,
                 "warning": job.warning,

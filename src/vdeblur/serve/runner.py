@@ -1,4 +1,5 @@
-"""What a job does: check the upload, re-encode it for the browser, and deblur it with a `Deblurrer`."""
+"""What a job does: check the upload, prepare it for the browser (a video re-encoded, a photograph upright as PNG),
+and deblur it with a `Deblurrer`."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import time
 from vdeblur.errors import MediaError
 from vdeblur.infer.deblurrer import Deblurrer
 from vdeblur.infer.sinks import VideoSink
-from vdeblur.infer.sources import VideoSource
+from vdeblur.infer.sources import PhotoSource, VideoSource
 from vdeblur.io.atomic import atomic_output
-from vdeblur.serve.jobs import BEFORE, RESULT, Job
+from vdeblur.io.images import quantize, write_image
+from vdeblur.serve.jobs import PHOTO, Job
 
 # Both videos the page shows are H.264 in MP4, which Chromium, Firefox and Safari play, whatever the command line's
 # default encoding is. 4:2:0 is what every player decodes but needs even sizes; odd ones get 4:4:4, which
@@ -38,27 +40,37 @@ class DeblurRunner:
         self._loaded: tuple[str, Deblurrer] | None = None
 
     def __call__(self, job: Job) -> None:
-        width, height = self._write_before(job)
+        if job.kind is PHOTO:
+            self._write_photo_before(job)
+            encoding = {}  # the result is an image file, written as its suffix says
+        else:
+            width, height = self._write_video_before(job)
+            encoding = {"codec": BROWSER_CODEC, "pixel_format": browser_pixel_format(width, height)}
         job.stage = "loading the model"
         deblurrer = self._deblurrer(job.model)
         job.check_cancelled()
         job.stage = "deblurring"
         job.started = time.monotonic()
-        deblurrer.deblur_video(
-            job.input, job.folder / RESULT, codec=BROWSER_CODEC, pixel_format=browser_pixel_format(width, height),
-            progress=False, on_frame=job.report,
-        )
+        deblurrer.deblur_video(job.input, job.folder / job.kind.result, progress=False, on_frame=job.report,
+                               **encoding)
 
-    def _write_before(self, job: Job) -> tuple[int, int]:
-        """Re-encode the upload as BEFORE, counting its frames against the limit; returns its size."""
+    def _write_photo_before(self, job: Job) -> None:
+        """Write the upload upright as PNG, at its own bit depth, as `vdeblur deblur` reads it."""
+        source = PhotoSource(job.input)
+        write_image(job.folder / job.kind.before, quantize(source.image, source.bits))  # atomic itself
+        job.total_frames = 1
+
+    def _write_video_before(self, job: Job) -> tuple[int, int]:
+        """Re-encode the upload for the browser, counting its frames against the limit; returns its size."""
+        before = job.folder / job.kind.before
         source = VideoSource(job.input, self.codec_threads)
         try:
             self._check_length(job, source.num_frames)
             pixel_format = browser_pixel_format(source.width, source.height)
             count = 0
-            with atomic_output(job.folder / BEFORE) as tmp:
+            with atomic_output(before) as tmp:
                 sink = VideoSink(tmp, source, BROWSER_CODEC, BEFORE_CRF, audio=False, threads=self.codec_threads,
-                                 destination=job.folder / BEFORE, pixel_format=pixel_format)
+                                 destination=before, pixel_format=pixel_format)
                 try:
                     for count, frame in enumerate(source, start=1):
                         self._check_length(job, count)

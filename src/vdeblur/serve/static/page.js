@@ -19,11 +19,15 @@ function seconds(s) {
 function describe(status) {
   if (status.state === "queued") {
     const ahead = status.jobs_ahead;
-    return `Waiting: the server runs one video at a time, and ${ahead === 0 ? "another one is" :
+    return `Waiting: the server runs one job at a time, and ${ahead === 0 ? "another one is" :
       `${ahead + 1} others are`} ahead of yours.`;
   }
-  if (status.stage === "preparing") return `Working on ${status.name}: re-encoding the original for the browser…`;
+  const photo = status.kind === "photo";
+  if (status.stage === "preparing") {
+    return `Working on ${status.name}: ${photo ? "reading" : "re-encoding"} the original for the browser…`;
+  }
   if (status.stage !== "deblurring") return `Working on ${status.name}: ${status.stage}…`;
+  if (photo) return `Deblurring ${status.name}…`;
   const total = status.total_frames ? ` of ${status.total_frames}` : "";
   const speed = status.frames_per_second ? ` · ${status.frames_per_second.toFixed(2)} frames/s` : "";
   const left = status.seconds_left != null ? ` · about ${seconds(status.seconds_left)} left` : "";
@@ -37,7 +41,7 @@ async function loadConfig() {
     $("model").add(option);
   }
   $("limits").textContent =
-    `Up to ${Math.round(limits.max_upload_bytes / 1e6)} MB and ${limits.max_frames} frames.`;
+    `Up to ${Math.round(limits.max_upload_bytes / 1e6)} MB; videos up to ${limits.max_frames} frames.`;
 }
 
 async function upload(file) {
@@ -96,16 +100,20 @@ async function cancel() {
   await fetch(`/api/jobs/${id}`, { method: "DELETE" });
 }
 
+// A video's comparison is four players; a photograph's, the same four places as pictures (ids ending "-photo").
+const MEDIA = ["split-before", "split-after", "before", "after"];
+
 function showComparison(status) {
   $("progress").hidden = true;
   $("compare").hidden = false;
+  $("compare").dataset.kind = status.kind;
   const base = `/api/jobs/${status.id}`;
-  for (const id of ["split-before", "before"]) $(id).src = `${base}/before`;
-  for (const id of ["split-after", "after"]) $(id).src = `${base}/result`;
+  const suffix = status.kind === "photo" ? "-photo" : "";
+  for (const id of MEDIA) $(id + suffix).src = `${base}/${id.endsWith("before") ? "before" : "result"}`;
   $("download").href = `${base}/download`;
   $("warning").textContent = status.warning || "";
   $("warning").hidden = !status.warning;
-  $("split-after").addEventListener("loadeddata", showFrame, { once: true });
+  if (!suffix) $("split-after").addEventListener("loadeddata", showFrame, { once: true });
 }
 
 // The split view shows one frame: both stacked players paused at the same time.
@@ -122,7 +130,7 @@ function showFrame() {
 
 function moveSplit() {
   const at = $("split-at").value;
-  $("split-after").style.clipPath = `inset(0 0 0 ${at}%)`;
+  for (const id of ["split-after", "split-after-photo"]) $(id).style.clipPath = `inset(0 0 0 ${at}%)`;
   $("split-line").style.left = `${at}%`;
 }
 
@@ -155,7 +163,7 @@ function keepInStep() {
 function reset() {
   $("compare").hidden = true;
   $("upload").hidden = false;
-  for (const id of ["split-before", "split-after", "before", "after"]) $(id).removeAttribute("src");
+  for (const id of MEDIA) for (const element of [$(id), $(id + "-photo")]) element.removeAttribute("src");
   $("play").textContent = "Play both";
   $("file").value = "";
   job = null;
