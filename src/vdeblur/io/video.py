@@ -20,6 +20,7 @@ from typing import Any
 
 import av
 import numpy as np
+from av.codec.context import Flags as CodecFlags
 from av.video.reformatter import Interpolation
 
 from vdeblur.errors import MediaError, first_line
@@ -48,11 +49,16 @@ _PRESET_CODECS = ("libx264", "libx265")
 # what H.264 at CRF 18 costs (BENCHMARKS.md, "The written video"). Players interpolate chroma; the reader does
 # too, and the writer filters chroma before subsampling it. Into 48-bit RGB, FFmpeg 8's full-chroma
 # interpolation returns garbage (8 dB), while accurate rounding alone already takes an interpolating path there.
+# BITEXACT keeps swscale off its SIMD paths that round differently from its C code, so that the same file gives
+# the same pixels on every CPU: the data sets are rendered from videos, and two builds of the benchmark set on
+# different CPUs differed in their video-sourced sequences only (docs/DATA.md). It costs about 1.4 ms per 720p
+# frame; on an AVX2 CPU the pixels are the same as without it.
+_EXACT = Interpolation.ACCURATE_RND | Interpolation.BITEXACT
 TO_RGB_FLAGS = {
-    "rgb24": Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT,
-    "rgb48le": Interpolation.BILINEAR | Interpolation.ACCURATE_RND,
+    "rgb24": Interpolation.BILINEAR | _EXACT | Interpolation.FULL_CHR_H_INT,
+    "rgb48le": Interpolation.BILINEAR | _EXACT,
 }
-FROM_RGB_FLAGS = Interpolation.BICUBIC | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INP
+FROM_RGB_FLAGS = Interpolation.BICUBIC | _EXACT | Interpolation.FULL_CHR_H_INP
 # Audio is muxed this far (seconds) ahead of the video, so FFmpeg's interleaving buffer stays small.
 _AUDIO_LEAD_SECONDS = 1.0
 
@@ -183,6 +189,8 @@ class VideoReader:
             stream = self._container.streams.video[0]
             stream.thread_type = "AUTO"
             stream.codec_context.thread_count = threads
+            # Decoders whose transforms have CPU-specific variants (MPEG-4 part 2's IDCT) then use the exact one.
+            stream.codec_context.flags |= CodecFlags.bitexact
             self._frames = self._container.decode(stream)
             first = self._next_raw()
             if first is None:
