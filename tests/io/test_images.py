@@ -85,7 +85,7 @@ def test_photographs_are_read_upright_as_pillow_turns_them_by_their_exif_tag(tmp
         exif[0x0112] = orientation
         image.save(path, exif=exif, quality=98)
         expected = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
-        got = quantize(read_upright_image(path))
+        got = quantize(read_upright_image(path)[0])
         assert got.shape == expected.shape
         # PNG exactly; JPEG through two decoders (OpenCV's, Pillow's) within a few levels, where a wrong turn of
         # these 8-pixel blocks is off by a hundred.

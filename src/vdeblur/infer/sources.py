@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from vdeblur.errors import MediaError
-from vdeblur.io.images import image_size, is_image_file, read_image, read_upright_image
+from vdeblur.io.images import image_size, is_image_file, read_image, read_image_and_depth, read_upright_image
 from vdeblur.io.listing import list_images
 from vdeblur.io.video import ColorInfo, VideoReader
 
@@ -103,12 +102,6 @@ class _ImageFiles:
         pass
 
 
-def _bit_depth(file: Path) -> int:
-    """16 for a 16-bit image file, else 8: the depth its output keeps."""
-    first = cv2.imread(str(file), cv2.IMREAD_UNCHANGED)
-    return 16 if first is not None and first.dtype == np.uint16 else 8
-
-
 class FrameFolderSource(_ImageFiles):
     """The images of a folder, in natural order; all must have the same size.
 
@@ -132,7 +125,7 @@ class FrameFolderSource(_ImageFiles):
                 )
         (self.width, self.height), = sizes
         self.num_frames = len(self.files)
-        self.bits = _bit_depth(self.files[0])
+        self.bits = read_image_and_depth(self.files[0])[1]  # the depth outputs keep
 
     def __iter__(self) -> Iterator[SourceFrame]:
         for file in self.files:
@@ -147,10 +140,9 @@ class PhotoSource(_ImageFiles):
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.image = read_upright_image(path)
+        self.image, self.bits = read_upright_image(path)
         self.height, self.width = self.image.shape[:2]
         self.num_frames = 1
-        self.bits = _bit_depth(path)
 
     def __iter__(self) -> Iterator[SourceFrame]:
         yield SourceFrame(self.image, None, None, self.path.stem + ".png")

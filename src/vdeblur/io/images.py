@@ -73,13 +73,18 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     Raises:
         MediaError: the file is missing, unreadable or not an image.
     """
+    return read_image_and_depth(path)[0]
+
+
+def read_image_and_depth(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """:func:`read_image`, and the file's bit depth: 16 for a 16-bit file, else 8 (what an output keeps)."""
     path = _existing(path)
     array = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if array is None or array.size == 0:
         raise _unreadable(path)
     if array.ndim == 3 and array.shape[2] >= 3:
         array = array[:, :, [2, 1, 0] + list(range(3, array.shape[2]))]  # BGR(A) -> RGB(A)
-    return to_rgb_float(array)
+    return to_rgb_float(array), 16 if array.dtype == np.uint16 else 8
 
 
 # What each EXIF Orientation value asks of the stored pixels before display (PIL's ImageOps.exif_transpose), on
@@ -97,8 +102,9 @@ _UPRIGHT = {
 _EXIF_ORIENTATION = 0x0112
 
 
-def read_upright_image(path: str | os.PathLike) -> np.ndarray:
-    """:func:`read_image`, turned as the file's EXIF Orientation tag says, so that it stands as viewers show it.
+def read_upright_image(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """:func:`read_image_and_depth`, the image turned as the file's EXIF Orientation tag says, so that it stands
+    as viewers show it.
 
     Cameras and phones store many photographs sideways and tag them instead of turning the pixels; OpenCV's
     unchanged read (kept for 16-bit files) ignores the tag.
@@ -106,14 +112,14 @@ def read_upright_image(path: str | os.PathLike) -> np.ndarray:
     Raises:
         MediaError: as :func:`read_image`.
     """
-    image = read_image(path)
+    image, bits = read_image_and_depth(path)
     try:
         with Image.open(path) as header:
             orientation = header.getexif().get(_EXIF_ORIENTATION, 1)
     except (OSError, ValueError):  # an image OpenCV reads but Pillow cannot parse has no tag that we can see
-        return image
+        return image, bits
     turn = _UPRIGHT.get(orientation)
-    return np.ascontiguousarray(turn(image)) if turn is not None else image
+    return (np.ascontiguousarray(turn(image)) if turn is not None else image), bits
 
 
 def quantize(image: np.ndarray, bits: int = 8) -> np.ndarray:
