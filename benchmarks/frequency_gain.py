@@ -18,6 +18,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import functools
 
 import numpy as np
 import torch
@@ -30,6 +31,12 @@ from vdeblur.io.images import read_image
 # of the spectrum reach 0.71.
 BAND_EDGES = (0.0, 1 / 64, 1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 0.75)
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float64)  # BT.601, the protocol's Y for SSIM on grey images
+
+
+@functools.lru_cache(maxsize=8)
+def window_and_bands(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The Hann window of a frame of this size, and :func:`band_index`: the same for every frame of a set."""
+    return np.outer(np.hanning(height), np.hanning(width)), band_index(height, width)
 
 
 def band_index(height: int, width: int) -> np.ndarray:
@@ -55,9 +62,7 @@ class BandTotals:
         self.sums = {key: np.zeros(len(BAND_EDGES) - 1) for key in ("sharp", "input", "output", "in_err", "out_err")}
 
     def add(self, blurry: np.ndarray, restored: np.ndarray, sharp: np.ndarray) -> None:
-        height, width = sharp.shape
-        window = np.outer(np.hanning(height), np.hanning(width))
-        bands = band_index(height, width)
+        window, bands = window_and_bands(*sharp.shape)
         frames = {"sharp": sharp, "input": blurry, "output": restored, "in_err": blurry - sharp,
                   "out_err": restored - sharp}
         for key, image in frames.items():

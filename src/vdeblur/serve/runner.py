@@ -7,10 +7,9 @@ import time
 
 from vdeblur.errors import MediaError
 from vdeblur.infer.deblurrer import Deblurrer
-from vdeblur.infer.sinks import VideoSink
+from vdeblur.infer.sinks import ImageSink, VideoSink
 from vdeblur.infer.sources import PhotoSource, VideoSource
 from vdeblur.io.atomic import atomic_output
-from vdeblur.io.images import quantize, write_image
 from vdeblur.serve.jobs import PHOTO, Job
 
 # Both videos the page shows are H.264 in MP4, which Chromium, Firefox and Safari play, whatever the command line's
@@ -57,7 +56,9 @@ class DeblurRunner:
     def _write_photo_before(self, job: Job) -> None:
         """Write the upload upright as PNG, at its own bit depth, as `vdeblur deblur` reads it."""
         source = PhotoSource(job.input)
-        write_image(job.folder / job.kind.before, quantize(source.image, source.bits))  # atomic itself
+        sink = ImageSink(job.folder / job.kind.before, source)  # its write is atomic itself
+        for frame in source:
+            sink.write(frame.image, frame)
         job.total_frames = 1
 
     def _write_video_before(self, job: Job) -> tuple[int, int]:
