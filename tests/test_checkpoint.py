@@ -99,3 +99,26 @@ def test_metadata_with_bad_model_sizes_is_a_checkpoint_error(tmp_path):
     path = _weights_with_metadata(tmp_path / "nameless.safetensors", json.dumps({"model_kwargs": {}}))
     with pytest.raises(CheckpointError, match="lacks the model name"):
         load_model(path)
+
+
+def test_weights_grow_into_a_model_with_a_zero_start_branch_and_compute_the_same_frames(tmp_path):
+    small = dict(width=(8, 8, 8), growth=(4, 4, 4))
+    trained = create_model("sta-fast", **small).eval()
+    save_weights(tmp_path / "w.safetensors", trained, {"steps": 5})
+    clip = torch.rand(1, trained.num_frames, 3, 32, 48)
+    for scale in (1, 2):
+        grown = create_model("sta-fast", detail_width=6, detail_scale=scale, **small).eval()
+        with pytest.raises(CheckpointError, match=r"lacks tensor detail\..* and 13 more"):
+            load_weights_into(grown, tmp_path / "w.safetensors")  # a plain load stays strict
+        metadata = load_weights_into(grown, tmp_path / "w.safetensors", grow=True)
+        assert metadata["grown"] == ["detail."] and metadata["steps"] == 5
+        with torch.no_grad():
+            torch.testing.assert_close(grown(clip), trained(clip), rtol=0, atol=0)
+    # Growing forgives only the modules that start from zero, not any other missing tensor.
+    state, metadata = read_weights(tmp_path / "w.safetensors")
+    del state["head.0.weight"]
+    save_file(state, str(tmp_path / "cut.safetensors"), metadata={METADATA_KEY: json.dumps(metadata)})
+    before = {k: v.clone() for k, v in grown.state_dict().items()}
+    with pytest.raises(CheckpointError, match="lacks tensor head.0.weight"):
+        load_weights_into(grown, tmp_path / "cut.safetensors", grow=True)
+    assert all(torch.equal(v, grown.state_dict()[k]) for k, v in before.items())  # refused before loading

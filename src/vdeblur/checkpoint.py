@@ -92,8 +92,13 @@ def _parse_metadata(raw: str, path: Path) -> dict[str, Any]:
     return metadata
 
 
-def load_weights_into(model: nn.Module, path: str | os.PathLike) -> dict[str, Any]:
+def load_weights_into(model: nn.Module, path: str | os.PathLike, grow: bool = False) -> dict[str, Any]:
     """Load a weights file into an existing model of the same architecture; returns the file's metadata.
+
+    With ``grow``, the model may have modules the file lacks, if the model names them as modules that start
+    from zero (``zero_start_prefixes``): a trained model grown by such a module computes what it did before, so
+    a new training stage can start from its weights (``train.init_from``). The metadata then lists the modules
+    left at their initial values under ``"grown"``.
 
     Raises:
         CheckpointError: the file was made for another architecture or preset.
@@ -104,16 +109,26 @@ def load_weights_into(model: nn.Module, path: str | os.PathLike) -> dict[str, An
         raise CheckpointError(
             f"{path} holds weights for model '{metadata.get('model')}', not '{expected['model']}'."
         )
-    _load_state(model, state, path)
-    return metadata
+    new = tuple(getattr(model, "zero_start_prefixes", lambda: ())()) if grow else ()
+    grown = sorted({prefix for prefix in new if not any(key.startswith(prefix) for key in state)})
+    keep = {key: value for key, value in model.state_dict().items() if any(key.startswith(p) for p in grown)}
+    _load_state(model, {**keep, **state}, path)
+    return {**metadata, "grown": grown} if grown else metadata
 
 
 def _load_state(model: nn.Module, state: dict[str, torch.Tensor], path: str | os.PathLike) -> None:
+    # Checked before loading, so that a refused file leaves the model as it was; torch's own message lists every
+    # key on lines after a header that names nothing.
+    names = model.state_dict().keys()
+    for kind, keys in (("lacks", sorted(names - state.keys())), ("has unknown", sorted(state.keys() - names))):
+        if keys:
+            more = f" and {len(keys) - 1} more" if len(keys) > 1 else ""
+            raise CheckpointError(f"{path} does not fit the model's architecture (it {kind} tensor {keys[0]}{more}).")
     try:
         model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise CheckpointError(f"{path} does not fit the model's architecture ({first}).") from exc
+    except RuntimeError as exc:  # a tensor of another shape
+        lines = [line.strip() for line in str(exc).strip().splitlines()]
+        raise CheckpointError(f"{path} does not fit the model's architecture ({lines[-1].rstrip('.')}).") from exc
 
 
 def shipped_weights_path(name: str) -> Path | None:

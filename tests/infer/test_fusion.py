@@ -10,7 +10,13 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from vdeblur.infer.engine import WindowEngine
-from vdeblur.infer.fusion import FusedLocalFusion, FusedResidualDenseBlock, fuse_for_cpu_inference, fusion_available
+from vdeblur.infer.fusion import (
+    FusedLocalFusion,
+    FusedResidualConvBlock,
+    FusedResidualDenseBlock,
+    fuse_for_cpu_inference,
+    fusion_available,
+)
 from vdeblur.models import create_model
 from vdeblur.models.layers import LocalFusion, ResidualDenseBlock
 
@@ -35,16 +41,18 @@ class _OpCounter(TorchDispatchMode):
 
 
 def _model() -> torch.nn.Module:
-    """A small STANet with every fusable block: three-layer dense blocks, local fusion at two levels."""
+    """A small STANet with every fusable block: three-layer dense blocks, local fusion at two levels, a detail
+    branch at half resolution."""
     torch.manual_seed(0)
     model = create_model(
         "sta-wide", width=(8, 8, 16), growth=(4, 6, 4), num_layers=3, num_spatial=2, num_temporal=2,
-        num_frames=3, local_fusion_levels=(0, 1),
+        num_frames=3, local_fusion_levels=(0, 1), detail_width=4, detail_scale=2,
     ).eval()
     with torch.no_grad():  # non-zero biases, so that a bias added twice (or never) would show
         for name, parameter in model.named_parameters():
             if name.endswith("bias"):
                 parameter.uniform_(-0.2, 0.2)
+        model.detail.out[0].weight.normal_(0.0, 0.1)  # zero when new: the branch would add only its bias
     return model
 
 
@@ -54,6 +62,7 @@ def test_fused_copy_computes_the_models_function_in_float32() -> None:
     fused = fuse_for_cpu_inference(model, None)
     assert any(isinstance(m, FusedResidualDenseBlock) for m in fused.modules())
     assert any(isinstance(m, FusedLocalFusion) for m in fused.modules())
+    assert any(isinstance(m, FusedResidualConvBlock) for m in fused.modules())
     # The model given is untouched: same block types, same weights.
     assert not any(isinstance(m, (FusedResidualDenseBlock, FusedLocalFusion)) for m in model.modules())
     assert all(torch.equal(before[name], p) for name, p in model.state_dict().items())

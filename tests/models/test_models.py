@@ -63,6 +63,25 @@ def test_forward_equals_decode_window_of_cached_frame_features(name: str, channe
     torch.testing.assert_close(cached, direct, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("scale", [1, 2])
+def test_a_detail_branch_streams_trains_and_works_at_its_scale(scale: int) -> None:
+    model = create_model("sta-fast", width=(8, 8, 8), growth=(4, 4, 4), detail_width=6, detail_scale=scale)
+    _randomise_zero_parameters(model)
+    clip = torch.rand(1, model.num_frames, 3, 2 * model.size_multiple, 3 * model.size_multiple)
+    out = model(clip)
+    (out - clip[:, 1]).square().mean().backward()
+    assert [n for n, p in model.named_parameters() if p.grad is None or not p.grad.any()] == []
+    with torch.no_grad():
+        features = [model.encode_frame(clip[:, t]) for t in range(model.num_frames)]
+        torch.testing.assert_close(model.decode_window(features, clip[:, 1]), out, rtol=1e-5, atol=1e-5)
+        # The branch's maps are at 1/scale of the frame, whatever the unshuffle of the levels before it.
+        seen = []
+        hook = model.detail.blocks.register_forward_hook(lambda _m, _i, output: seen.append(output.shape[-2:]))
+        model(clip)
+        hook.remove()
+    assert tuple(seen[0]) == (clip.shape[-2] // scale, clip.shape[-1] // scale)
+
+
 @pytest.mark.parametrize("name", [n for n in list_models() if getattr(create_model(n), "supports_stills", False)])
 def test_a_still_is_restored_as_a_window_of_identical_frames(name: str) -> None:
     # Single-frame pretraining's cheap path (one encoder pass) must equal the window it stands for.
@@ -106,7 +125,7 @@ def test_sta_paper_is_factorized_attention_only() -> None:
         "num_frames": 5, "width": 32, "growth": 32, "num_layers": 5, "num_spatial": 8, "num_temporal": 8,
         "attention_levels": [1, 2], "local_fusion_levels": [], "unshuffle": 1, "block": "rdb", "num_blocks": 1,
         "decoder_num_blocks": None, "attention_window": 0, "attention_norm": False,
-        "attention_temperature": 0.0,
+        "attention_temperature": 0.0, "detail_width": 0, "detail_blocks": 2, "detail_scale": 1,
     }
     assert not any(fusion.local is not None for fusion in model.fusions)
 
@@ -146,6 +165,7 @@ def test_unknown_names_and_arguments_are_config_errors() -> None:
         ("sta-naf", {"block": "resnet"}, "block must be 'rdb' or 'naf', got 'resnet'"),
         ("sta-naf", {"attention_window": -8}, "attention_window must be 0 (whole map) or a positive tile size"),
         ("sta-naf", {"num_blocks": (2, 2)}, "num_blocks must be a positive int or 3 positive ints"),
+        ("sta-fast", {"detail_scale": 3}, "detail_scale must divide unshuffle (4), got 3"),
         # Not checked by the constructor: whatever it raises becomes a ConfigError all the same.
         ("sta-cpu", {"attention_levels": 5}, "'int' object is not iterable"),
     ],

@@ -35,8 +35,9 @@ import torch
 from torch import nn
 
 from vdeblur.models.layers import LocalFusion, ResidualDenseBlock
+from vdeblur.models.layers.detail import ResidualConvBlock
 
-_FUSABLE = (ResidualDenseBlock, LocalFusion)
+_FUSABLE = (ResidualDenseBlock, LocalFusion, ResidualConvBlock)
 
 
 def fusion_available(device: torch.device, dtype: torch.dtype | None) -> bool:
@@ -83,7 +84,10 @@ def fuse_for_cpu_inference(model: nn.Module, dtype: torch.dtype | None) -> nn.Mo
     # The copy shares the model's parameters and buffers; the convolutions replaced below hold converted weights.
     shared = {id(t): t for t in itertools.chain(model.parameters(), model.buffers())}
     fused = copy.deepcopy(model, memo=shared).eval()
-    blocks = {ResidualDenseBlock: FusedResidualDenseBlock, LocalFusion: FusedLocalFusion}
+    blocks = {
+        ResidualDenseBlock: FusedResidualDenseBlock, LocalFusion: FusedLocalFusion,
+        ResidualConvBlock: FusedResidualConvBlock,
+    }
 
     def fused_block(module: nn.Module) -> nn.Module | None:
         if type(module) not in blocks or _hooked(module):
@@ -265,3 +269,16 @@ class FusedLocalFusion(nn.Module):
             raise TypeError("LocalFusion takes a sequence of T frames (B, C, H, W), not one tensor; use .unbind(1)")
         mixed = self.spread(self.mix(list(frames), relu=True), relu=True)
         return self.refine(mixed, add=base)
+
+
+class FusedResidualConvBlock(nn.Module):
+    """:class:`ResidualConvBlock` for inference: its ReLU, and the residual addition, inside the convolutions."""
+
+    def __init__(self, block: ResidualConvBlock, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.conv1, self.conv2 = (_FusedConv(conv, dtype) for conv in (block.conv1, block.conv2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Same as :meth:`ResidualConvBlock.forward`."""
+        _check_inference()
+        return self.conv2(self.conv1(x, relu=True), add=x)

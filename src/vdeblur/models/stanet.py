@@ -15,6 +15,7 @@ from torch import nn
 
 from vdeblur.errors import ConfigError
 from vdeblur.models.layers import (
+    DetailBranch,
     FactorizedSTAttention,
     LocalFusion,
     NAFStack,
@@ -143,6 +144,10 @@ class STANet(nn.Module):
             (:class:`FactorizedSTAttention`'s ``normalize``); False, as the paper, from the raw ones.
         attention_temperature: 0, as the paper; t > 0: the attention's spatial logits are multiplied by a learnt
             scale that starts at t (:class:`FactorizedSTAttention`'s ``spatial_temperature``).
+        detail_width: 0, none; w > 0: a :class:`DetailBranch` of w channels refines the decoder's output at
+            ``1 / detail_scale`` of full resolution, finer than the finest level when ``unshuffle`` > 1.
+        detail_blocks: residual blocks in the detail branch.
+        detail_scale: the detail branch's scale divisor (1: full resolution; it must divide ``unshuffle``).
 
     Shape:
         - clip: ``(B, T, 3, H, W)``, any H and W (padded inside, cropped back).
@@ -174,6 +179,9 @@ class STANet(nn.Module):
         attention_window: int = 0,
         attention_norm: bool = False,
         attention_temperature: float = 0.0,
+        detail_width: int = 0,
+        detail_blocks: int = 2,
+        detail_scale: int = 1,
     ) -> None:
         super().__init__()
         if num_frames < 1 or num_frames % 2 == 0:
@@ -183,6 +191,10 @@ class STANet(nn.Module):
             raise ConfigError(f"block must be 'rdb' or 'naf', got {block!r}")
         if attention_window < 0:
             raise ConfigError(f"attention_window must be 0 (whole map) or a positive tile size, got {attention_window}")
+        check_sizes(minimum=0, detail_width=detail_width, detail_blocks=detail_blocks)
+        check_sizes(detail_scale=detail_scale)
+        if unshuffle % detail_scale:
+            raise ConfigError(f"detail_scale must divide unshuffle ({unshuffle}), got {detail_scale}")
         if attention_temperature < 0:
             raise ConfigError(
                 f"attention_temperature must be 0 (none) or a positive scale, got {attention_temperature}"
@@ -232,6 +244,14 @@ class STANet(nn.Module):
         self.head = nn.Sequential(
             nn.Conv2d(widths[0], 3 * unshuffle**2, kernel_size=3, padding=1), nn.PixelShuffle(unshuffle)
         )
+        self.detail = (
+            DetailBranch(widths[0], detail_width, detail_blocks, detail_scale, unshuffle) if detail_width else None
+        )
+
+    def zero_start_prefixes(self) -> tuple[str, ...]:
+        """State-dict prefixes of modules whose output starts at zero: weights trained without them load into
+        this model with them (``load_weights_into(..., grow=True)``) and compute the same frames."""
+        return ("detail.",) if self.detail is not None else ()
 
     def encode_frame(self, frame: torch.Tensor) -> LevelFeatures:
         """Per-frame encoder features, one tensor per level, for caching across sliding windows.
@@ -269,7 +289,10 @@ class STANet(nn.Module):
         y = self.decoder_blocks[-1](fused[-1])
         for level in reversed(range(NUM_LEVELS - 1)):
             y = self.decoder_blocks[level](self.ups[level](y) + fused[level])
-        return reference_frame + self.head(y)
+        restored = reference_frame + self.head(y)
+        if self.detail is None:
+            return restored
+        return self.detail(y, reference_frame, restored)
 
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
         """Restore the reference frame of ``clip``; see the class docstring for shapes.

@@ -196,11 +196,12 @@ class Trainer:
             return True
         if self.config.train.init_from:
             path = resolve_weights_path(self.config.train.init_from)
-            source = load_weights_into(self.model, path)
+            source = load_weights_into(self.model, path, grow=True)
             self.initial_steps = int(source.get("steps", 0)) + int(source.get("initial_steps", 0))
             if self.ema is not None:
                 self.ema = ModelEMA(self.model, self.config.train.ema_decay)
-            self._say(f"Starting from the weights in {path}.")
+            grown = "".join(f"; {prefix.rstrip('.')} starts from zero" for prefix in source.get("grown", []))
+            self._say(f"Starting from the weights in {path}{grown}.")
         self.data_seed = stage_seed(self.config.train.seed, self.initial_steps)
         return False
 
