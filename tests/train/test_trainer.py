@@ -142,6 +142,20 @@ def test_resuming_with_another_model_is_refused(tiny_dataset: Path, tmp_path: Pa
         Trainer(tiny_config(run, tiny_dataset, model__name="single-frame"), CPU, quiet=True)
 
 
+def test_a_run_saved_before_a_model_option_existed_still_resumes(tiny_dataset: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    Trainer(tiny_config(run, tiny_dataset, train__max_steps=1), CPU, quiet=True).fit()
+    state = load_state(run / "state.pt")
+    del state["model_kwargs"]["detail_width"]  # as recorded before the option was added
+    torch.save(state, run / "state.pt")
+    assert Trainer(tiny_config(run, tiny_dataset, train__max_steps=2), CPU, quiet=True).resumed
+    # A recorded value that differs from the model asked for is still refused.
+    state["model_kwargs"]["attention_temperature"] = 1.0
+    torch.save(state, run / "state.pt")
+    with pytest.raises(CheckpointError, match="with other settings"):
+        Trainer(tiny_config(run, tiny_dataset, train__max_steps=2), CPU, quiet=True)
+
+
 def test_init_from_starts_a_new_run_from_given_weights(tiny_dataset: Path, tmp_path: Path) -> None:
     Trainer(tiny_config(tmp_path / "a", tiny_dataset, train__max_steps=2, train__ema_decay=None), CPU, quiet=True).fit()
     config = tiny_config(tmp_path / "b", tiny_dataset, train__init_from=str(tmp_path / "a" / "last.safetensors"))

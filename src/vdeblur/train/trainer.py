@@ -6,6 +6,7 @@ EMA, the optional DBLRGAN discriminator, validation, logging and checkpoints. Th
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from dataclasses import dataclass
@@ -42,6 +43,18 @@ from vdeblur.train.state import (
 from vdeblur.precision import autocast_context, resolve_precision
 from vdeblur.train.validation import Validator, validation_sequences
 
+
+
+def _recorded_kwargs_match(recorded: dict[str, Any], model: nn.Module) -> bool:
+    """Whether constructor arguments recorded in a run's state describe ``model``'s architecture.
+
+    A state saved before an argument was added lacks it; it is taken at its constructor default, which is how the
+    model was built then (a new argument defaults to the old behaviour) and how ``load_model`` rebuilds weights
+    from such a record. Without this, every run in progress would stop resuming when a model gained an option.
+    """
+    parameters = inspect.signature(type(model)).parameters
+    defaults = {key: p.default for key, p in parameters.items() if p.default is not inspect.Parameter.empty}
+    return plain({**defaults, **recorded}) == plain(model_metadata(model)["model_kwargs"])
 
 class TrainingDiverged(UserError):
     """The loss became NaN or infinite."""
@@ -167,7 +180,7 @@ class Trainer:
         if self.state_path.is_file():
             state = load_state(self.state_path)
             expected = model_metadata(self.model)
-            if state["model_name"] != expected["model"] or state["model_kwargs"] != plain(expected["model_kwargs"]):
+            if state["model_name"] != expected["model"] or not _recorded_kwargs_match(state["model_kwargs"], self.model):
                 raise CheckpointError(
                     f"Run directory {self.run_dir} holds a run of model '{state['model_name']}' with other settings "
                     f"than '{expected['model']}' asked for here; choose another --run-dir or the same model."
