@@ -34,8 +34,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from vdeblur.models.layers import LocalFusion, ResidualDenseBlock
-from vdeblur.models.layers.detail import ResidualConvBlock
+from vdeblur.models.layers import LocalFusion, ResidualConvBlock, ResidualDenseBlock
 
 _FUSABLE = (ResidualDenseBlock, LocalFusion, ResidualConvBlock)
 

@@ -2,7 +2,7 @@
 
 from vdeblur.models.layers.attention import FactorizedSTAttention, NonLocalBlock
 from vdeblur.models.layers.blocks import ChannelLayerNorm, LocalFusion, NAFBlock, NAFStack, ResidualDenseBlock
-from vdeblur.models.layers.detail import DetailBranch
+from vdeblur.models.layers.detail import DetailBranch, ResidualConvBlock
 from vdeblur.models.layers.shapes import check_clip, check_frame, check_sizes, pad_to_multiple, stack_frames
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "NAFBlock",
     "NAFStack",
     "NonLocalBlock",
+    "ResidualConvBlock",
     "ResidualDenseBlock",
     "check_clip",
     "check_frame",

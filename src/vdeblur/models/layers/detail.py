@@ -39,7 +39,7 @@ class DetailBranch(nn.Module):
         features: width of the decoder's finest level.
         width: the branch's channels.
         num_blocks: residual blocks in the branch.
-        scale: the branch runs at ``1 / scale`` of full resolution (1 or 2, dividing ``coarse_scale``).
+        scale: the branch runs at ``1 / scale`` of full resolution (a divisor of ``coarse_scale``; 1 is full).
         coarse_scale: the scale divisor of the decoder's finest level (the model's pixel-unshuffle).
 
     Shape:
