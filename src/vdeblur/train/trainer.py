@@ -180,7 +180,8 @@ class Trainer:
         if self.state_path.is_file():
             state = load_state(self.state_path)
             expected = model_metadata(self.model)
-            if state["model_name"] != expected["model"] or not _recorded_kwargs_match(state["model_kwargs"], self.model):
+            same = state["model_name"] == expected["model"] and _recorded_kwargs_match(state["model_kwargs"], self.model)
+            if not same:
                 raise CheckpointError(
                     f"Run directory {self.run_dir} holds a run of model '{state['model_name']}' with other settings "
                     f"than '{expected['model']}' asked for here; choose another --run-dir or the same model."
