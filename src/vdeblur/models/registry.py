@@ -24,6 +24,12 @@ def _jsonable(value: Any) -> Any:
     return [_jsonable(v) for v in value] if isinstance(value, tuple | list) else value
 
 
+def constructor_defaults(cls: type) -> dict[str, Any]:
+    """The default of every constructor argument of ``cls`` that has one."""
+    parameters = inspect.signature(cls).parameters
+    return {key: p.default for key, p in parameters.items() if p.default is not inspect.Parameter.empty}
+
+
 def _build(name: str, cls: type[ModelT], preset: dict[str, Any], overrides: dict[str, Any]) -> ModelT:
     parameters = inspect.signature(cls).parameters
     unknown = sorted(set(overrides) - set(parameters))
@@ -32,8 +38,7 @@ def _build(name: str, cls: type[ModelT], preset: dict[str, Any], overrides: dict
             f"Model '{name}' has no argument {', '.join(map(repr, unknown))}; "
             f"it takes {', '.join(parameters)}."
         )
-    defaults = {key: p.default for key, p in parameters.items() if p.default is not inspect.Parameter.empty}
-    kwargs = {**defaults, **preset, **overrides}
+    kwargs = {**constructor_defaults(cls), **preset, **overrides}
     try:
         model = cls(**kwargs)
     except (ValueError, TypeError, RuntimeError) as exc:

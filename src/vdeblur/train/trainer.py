@@ -6,7 +6,6 @@ EMA, the optional DBLRGAN discriminator, validation, logging and checkpoints. Th
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from vdeblur.io.images import image_size
 from vdeblur.launch import DistContext
 from vdeblur.layout import to_channels_last
 from vdeblur.models import create_discriminator, create_model
+from vdeblur.models.registry import constructor_defaults
 from vdeblur.train.config import RunConfig, plain, save_config
 from vdeblur.train.distributed import all_reduce_sum
 from vdeblur.train.ema import ModelEMA
@@ -44,7 +44,6 @@ from vdeblur.precision import autocast_context, resolve_precision
 from vdeblur.train.validation import Validator, validation_sequences
 
 
-
 def _recorded_kwargs_match(recorded: dict[str, Any], model: nn.Module) -> bool:
     """Whether constructor arguments recorded in a run's state describe ``model``'s architecture.
 
@@ -52,9 +51,9 @@ def _recorded_kwargs_match(recorded: dict[str, Any], model: nn.Module) -> bool:
     model was built then (a new argument defaults to the old behaviour) and how ``load_model`` rebuilds weights
     from such a record. Without this, every run in progress would stop resuming when a model gained an option.
     """
-    parameters = inspect.signature(type(model)).parameters
-    defaults = {key: p.default for key, p in parameters.items() if p.default is not inspect.Parameter.empty}
-    return plain({**defaults, **recorded}) == plain(model_metadata(model)["model_kwargs"])
+    complete = {**constructor_defaults(type(model)), **recorded}
+    return plain(complete) == plain(model_metadata(model)["model_kwargs"])
+
 
 class TrainingDiverged(UserError):
     """The loss became NaN or infinite."""
