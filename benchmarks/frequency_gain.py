@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--split", default="test")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    deblurrer = Deblurrer(args.model, "cpu", precision="fp32")
+    deblurrer = Deblurrer(args.model, "cpu", precision="fp32", scene_cuts=False)  # data-set sequences: one shot each
     totals = BandTotals()
     for sequence in find_sequences(args.data, "auto", args.split):
         blurry = [read_image(path) for path in sequence.blur]

@@ -159,7 +159,8 @@ def main() -> None:
     deblurrers, rows = {}, {}
     for item in args.model:
         label, spec = item.split("=", 1)
-        deblurrers[label] = Deblurrer(spec, "cpu", precision="bf16" if args.bf16 else "fp32")
+        # Data-set sequences are single shots: the evaluation protocol, as in `vdeblur eval`.
+        deblurrers[label] = Deblurrer(spec, "cpu", precision="bf16" if args.bf16 else "fp32", scene_cuts=False)
         restorers[label] = deblurrers[label].deblur_frames
 
     saved = {label: args.out / "outputs" / f"method_{i}" for i, label in enumerate(restorers)}

@@ -74,7 +74,7 @@ def main() -> None:
           "| what the neighbours add (dB) |")
     print("|---|---:|---:|---:|")
     for spec in args.model:
-        deblurrer = Deblurrer(spec, device="cpu", precision=args.precision)
+        deblurrer = Deblurrer(spec, device="cpu", precision=args.precision, scene_cuts=False)  # as `vdeblur eval`
         windows = evaluate_sequences(sequences, deblurrer.deblur_frames, progress=False)
         stills = evaluate_sequences(sequences, still_restorer(deblurrer), progress=False)
         print(

@@ -32,3 +32,19 @@ def test_windows_read_lazily() -> None:
 def test_even_size_rejected() -> None:
     with pytest.raises(ValueError):
         list(sliding_windows(range(3), 4))
+
+
+@pytest.mark.parametrize("size", [1, 3, 5, 7])
+@pytest.mark.parametrize("shots", [[0], [0, 1], [0, 0, 0, 1, 2, 2, 2, 2, 3], [0, 0, 1, 1, 1, 1, 1, 1, 1, 2], [0, 1, 2, 3]])
+def test_windows_with_shots_equal_each_shot_as_a_stream_of_its_own(size: int, shots: list[int]) -> None:
+    items = list(enumerate(shots))  # (position, shot)
+    expected = []
+    for shot in sorted(set(shots)):
+        expected += sliding_windows([item for item in items if item[1] == shot], size)
+    assert list(sliding_windows(items, size, shot_of=lambda item: item[1])) == expected
+
+
+def test_shot_of_is_called_once_per_item_in_order() -> None:
+    calls = []
+    list(sliding_windows(range(6), 3, shot_of=lambda item: calls.append(item) or item // 3))
+    assert calls == list(range(6))

@@ -47,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", choices=X264_PRESETS, default=None,
                         help=f"x264/x265 speed preset; slower ones write smaller files of the same quality "
                              f"(default {DEFAULT_PRESET})")
+    parser.add_argument("--no-scene-cuts", dest="scene_cuts", action="store_false",
+                        help="take each input for one shot: do not look for scene cuts (by default a frame beside a "
+                             "cut is restored from neighbours of its own shot only, as at the ends of a video)")
     add_precision_option(parser, legacy_bf16="both")
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="threads for the model and for each of the video decoder and encoder (default: about "
@@ -87,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     deblurrer = Deblurrer(
         model=args.model, device=_device_name(args.device, context), tile=args.tile, precision=precision_option(args),
         backend=args.backend, codec_threads=CODEC_THREADS if args.threads is None else args.threads,
+        scene_cuts=args.scene_cuts,
     )
     if not args.quiet:
         print(f"vdeblur deblur: {settings_summary(deblurrer, str(args.model), args.precision)}", file=sys.stderr)

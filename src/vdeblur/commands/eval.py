@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         from vdeblur.infer.deblurrer import Deblurrer
 
-        deblurrer = Deblurrer(args.model, args.device, tile=args.tile, precision=precision_option(args))
+        # A sequence of a data set is one shot by construction: the protocol windows it without looking for cuts.
+        deblurrer = Deblurrer(args.model, args.device, tile=args.tile, precision=precision_option(args),
+                              scene_cuts=False)
         restore, precision = deblurrer.deblur_frames, deblurrer.precision
     with contextlib.ExitStack() as stack:
         # The restored frames appear only once every sequence is done: no half-written folder on failure.

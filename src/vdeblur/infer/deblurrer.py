@@ -67,6 +67,9 @@ class Deblurrer:
             convolutions with their activations, additions and concatenations fused in
             (:mod:`vdeblur.infer.fusion`: the same function, up to bf16 rounding, and faster); None: wherever
             oneDNN can, False: never. The weights are taken as they are when the ``Deblurrer`` is made.
+        scene_cuts: find the scene cuts of each video, folder or stream and restore every frame from neighbours of
+            its own shot only (:mod:`vdeblur.infer.shots`), as at the ends of a video; False takes each input for
+            one shot (the evaluation protocol of data sets, whose sequences are single shots).
 
     Raises:
         UserError: unknown model, device or backend, or a backend that cannot honour ``device``/``bf16``;
@@ -86,6 +89,7 @@ class Deblurrer:
         backend: str = "torch",
         codec_threads: int = CODEC_THREADS,
         fuse: bool | None = None,
+        scene_cuts: bool = True,
     ) -> None:
         self.codec_threads = codec_threads
         if backend == "onnxruntime":
@@ -106,6 +110,7 @@ class Deblurrer:
         self.engine = WindowEngine(
             self.model, self.device, dtype=autocast_dtype(self.precision), tile=tile,
             tile_config=tile_config, cache_features=cache_features, compile=backend == "compile", fuse=fuse,
+            scene_cuts=scene_cuts,
         )
 
     @property
@@ -125,7 +130,8 @@ class Deblurrer:
         return self.engine.deblur_clip(clip)
 
     def deblur_frames(self, frames: Iterable[FrameT]) -> Iterator[FrameT]:
-        """Deblur a stream of frames lazily: one output per input, in order, with edge frames replicated.
+        """Deblur a stream of frames lazily: one output per input, in order, with edge frames replicated (at the
+        ends, and at scene cuts unless ``scene_cuts`` is off).
 
         Args:
             frames: numpy RGB ``(H, W, 3)`` arrays (uint8, uint16 or float in [0, 1]) or tensors ``(3, H, W)``

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from vdeblur.errors import MediaError, UserError, first_line
 from vdeblur.infer.compiled import engine_calls
 from vdeblur.infer.fusion import fuse_for_cpu_inference, fusion_available
 from vdeblur.infer.memory import PROBE_SIDE, activation_bytes_per_pixel, available_bytes, tensors_in
+from vdeblur.infer.shots import ShotCounter
 from vdeblur.infer.tiling import TileConfig, TilePlan
 from vdeblur.infer.windows import sliding_windows
 from vdeblur.layout import to_channels_last
@@ -65,6 +66,9 @@ class WindowEngine:
             convolutions (:mod:`vdeblur.infer.fusion`); None: when not compiling and oneDNN can (on the CPU),
             falling back to the model with a warning if it cannot be copied. The model itself stays as it is; the
             copy holds its convolution weights as they are now, so build a new engine after changing them.
+        scene_cuts: in streams (:meth:`run`), find scene cuts and keep every window within its frame's shot
+            (:mod:`vdeblur.infer.shots`); False treats a stream as one shot, as the published evaluation protocols
+            do with the sequences of a data set.
     """
 
     def __init__(
@@ -80,7 +84,9 @@ class WindowEngine:
         channels_last: bool | None = None,
         compile: bool | Mapping[str, Any] = False,
         fuse: bool | None = None,
+        scene_cuts: bool = True,
     ) -> None:
+        self.scene_cuts = scene_cuts
         if channels_last is None:  # only convolution weights have a layout (an ONNX Runtime model has none here)
             channels_last = device.type == "cpu" and any(p.dim() == 4 for p in model.parameters())
         self.channels_last = channels_last
@@ -210,11 +216,19 @@ class WindowEngine:
         on_device = (f.to(self.device, torch.float32, non_blocking=True)[None] for f in checked)
         if plan.use_cache:
             items = ((frame, self._encode(frame, plan.tiles)) for frame in on_device)
-            for window in sliding_windows(items, self.num_frames):
+            for window in sliding_windows(items, self.num_frames, self._shot_counter(lambda item: item[0])):
                 yield self._decode(window, plan.tiles)[0].cpu()
         else:
-            for window in sliding_windows(on_device, self.num_frames):
+            for window in sliding_windows(on_device, self.num_frames, self._shot_counter(lambda frame: frame)):
                 yield self._forward(torch.stack(window, dim=1), plan.tiles)[0].cpu()
+
+    def _shot_counter(self, frame_of: Callable[[Any], torch.Tensor]) -> Callable[[Any], int] | None:
+        """A fresh shot counter for one stream, applied to the frame ``frame_of`` finds in a stream item; None
+        without scene cuts, or for a one-frame model, whose windows cannot mix shots."""
+        if not self.scene_cuts or self.num_frames == 1:
+            return None
+        counter = ShotCounter()
+        return lambda item: counter(frame_of(item))
 
     def _encode(self, frame: torch.Tensor, tiles: TilePlan) -> list[Any]:
         with self._context():
