@@ -196,3 +196,25 @@ def test_small_photo_keeps_its_size_and_calms_the_shake(tmp_path):
         to_canvas = np.linalg.inv(np.vstack([plan.scene.camera.matrix(float(t)), [0, 0, 1]]))
         points = (to_canvas @ corners)[:2]
         assert points.min() >= -0.5 and points[0].max() <= canvas_w + 0.5 and points[1].max() <= canvas_h + 0.5
+
+
+def test_footage_sequences_keep_to_the_longest_shot_of_their_segment(tmp_path):
+    """A clip that cuts from a short pan over one photograph to a longer pan over another: its sequence is made
+    from the longer shot only, every sharp frame showing that photograph; `--across-cuts` keeps the segment."""
+    coffee, astronaut = skimage.data.coffee()[::3, ::3], skimage.data.astronaut()[::3, ::3]
+    height = min(coffee.shape[0], astronaut.shape[0])
+    shots = [coffee[:height]] * 4 + [astronaut[:height]] * 8
+    for i, photo in enumerate(shots):
+        write_image(tmp_path / "clip" / f"{i:03d}.png", np.ascontiguousarray(photo[:, 2 * i : 2 * i + 150]))
+    config = dataclasses.replace(SMALL, frames=4, shake_probability=0.0)
+    synthesize([tmp_path / "clip"], tmp_path / "out", seed=1, config=config)
+    sequence = tmp_path / "out" / "train" / "clip_00"
+    assert json.loads((sequence / "synth.json").read_text())["shot"] == [4, 12]
+    colour = {name: photo[:height].reshape(-1, 3).mean(axis=0) / 255 for name, photo in
+              (("coffee", coffee), ("astronaut", astronaut))}
+    for frame in sorted((sequence / "sharp").glob("*.png")):
+        mean = np.asarray(Image.open(frame), np.float32).reshape(-1, 3).mean(axis=0) / 255
+        assert np.abs(mean - colour["astronaut"]).sum() < np.abs(mean - colour["coffee"]).sum()
+    main(["synth", str(tmp_path / "clip"), "-o", str(tmp_path / "across"), "--frames", "4", "--size", "96",
+          "--across-cuts"])
+    assert json.loads((tmp_path / "across" / "train" / "clip_00" / "synth.json").read_text())["shot"] == [0, 12]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 
 from vdeblur.errors import UserError
+from vdeblur.infer.shots import ShotCounter
 from vdeblur.synth.color import SRGB, ToneCurve, boost_highlights
 from vdeblur.synth.config import SynthConfig
 from vdeblur.synth.flow import FlowInterpolator
@@ -219,13 +222,24 @@ def _add_foreground(
     return True
 
 
+def longest_shot(frames: list[np.ndarray], segment: tuple[int, int]) -> tuple[int, int]:
+    """The longest run of ``frames[segment[0]:segment[1]]`` without a scene cut, as ``(first, last)`` bounds (the
+    first such run where several are longest; the whole segment where it has no cut)."""
+    counter = ShotCounter()
+    shots = [counter(torch.from_numpy(frames[i]).permute(2, 0, 1).float() / 255) for i in range(*segment)]
+    runs = [(len(list(group)), shot) for shot, group in itertools.groupby(shots)]
+    length, shot = max(runs, key=lambda run: run[0])  # max keeps the first of equals
+    first = segment[0] + shots.index(shot)
+    return first, first + length
+
+
 def plan_video(
     rng: np.random.Generator, frames: list[np.ndarray], segment: tuple[int, int], pool: list[Path],
     config: SynthConfig, curve: ToneCurve | SRGB = SRGB(),
 ) -> Plan:
     """Real footage (``frames[segment[0]:segment[1]]``) exposed over several source frames, interpolated along
     the optical flow, with optional camera shake and pasted objects on top; ``curve`` as for `plan_still`."""
-    first, last = segment
+    first, last = longest_shot(frames, segment) if config.within_shots else segment
     highlight_gain = rng.uniform(1.5, 6.0) if rng.random() < config.highlight_probability else 1.0
     clip = FlowInterpolator(frames[first:last], highlight_gain, curve.to_linear)
     probes = np.linspace(0, len(clip) - 2, num=min(5, len(clip) - 1)).round().astype(int)
@@ -264,7 +278,7 @@ def plan_video(
     start = float(rng.integers(lowest, highest + 1))
     camera = Camera((out_w, out_h), ((width - 1) / 2, (height - 1) / 2), path)
     scene = Scene(VideoBackground(clip, start, float(stride)), camera)
-    facts: dict = {"kind": "video", "segment": [first, last], "start": start, "stride": stride,
+    facts: dict = {"kind": "video", "segment": list(segment), "shot": [first, last], "start": start, "stride": stride,
                    "source_span": round(span, 3), "footage_motion_p99": round(motion, 2),
                    "footage_blur": round(footage_blur, 2), "shake_blur": round(shake_blur, 2),
                    "exposure": round(exposure, 3), "highlight_gain": round(highlight_gain, 2)}

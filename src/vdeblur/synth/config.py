@@ -33,6 +33,9 @@ class SynthConfig:
             (`color.random_tone_curve`: gamma 1.8–2.6, a linear toe, up to strong contrast).
         codec: compression of the blurred frames: none, jpeg, h264, or mixed (a random choice per sequence).
         max_source_frames: frames decoded from each video at most.
+        within_shots: keep each sequence of footage within one shot of its source: where its segment holds scene
+            cuts, the sequence takes the segment's longest shot (`vdeblur.infer.shots`). Exposures are interpolated
+            along the optical flow, which across a cut blends two shots into frames no camera takes.
     """
 
     frames: int = 30
@@ -51,6 +54,7 @@ class SynthConfig:
     camera_response: float = 0.0
     codec: str = "mixed"
     max_source_frames: int = 900
+    within_shots: bool = True
 
     def __post_init__(self) -> None:
         # A clip needs two source frames for any motion between them; objects may be left out altogether.
