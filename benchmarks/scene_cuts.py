@@ -31,7 +31,8 @@ def _frames(files: list, height: int, width: int) -> list[torch.Tensor]:
     for file in files:
         image = read_image(file)
         top, left = (image.shape[0] - height) // 2, (image.shape[1] - width) // 2
-        out.append(torch.from_numpy(np.ascontiguousarray(image[top : top + height, left : left + width])).permute(2, 0, 1))
+        crop = np.ascontiguousarray(image[top : top + height, left : left + width])
+        out.append(torch.from_numpy(crop).permute(2, 0, 1))
     return out
 
 
@@ -46,7 +47,7 @@ def main() -> None:
     with_cuts = Deblurrer(args.model, "cpu", precision="fp32")
     without = Deblurrer(args.model, "cpu", precision="fp32", scene_cuts=False)
     k = args.frames
-    print("| cut | input PSNR | cuts not looked for | cuts found | each shot alone | cuts detected at |")
+    print("| join | input | cuts not looked for | cuts found | each shot alone | cuts found at (0 = the join) |")
     print("|---|---:|---:|---:|---:|---|")
     totals = np.zeros(4)
     for first, second in zip(sequences, sequences[1:] + sequences[:1]):

@@ -18,15 +18,16 @@ from vdeblur.infer.deblurrer import Deblurrer
 
 def _frames(count: int = 4) -> list[torch.Tensor]:
     torch.manual_seed(3)
-    return [torch.rand(3, 45, 67) for _ in range(count)]  # odd size: padded and cropped back
+    return [torch.rand(3, 45, 67) for _ in range(count)]  # odd size: padded and cropped back; streamed without
+    # scene cuts below, which would find one between every two noise frames (each window one repeated frame)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not any(map(shutil.which, ("g++", "c++", "clang++"))), reason="Inductor needs a C++ compiler")
 def test_compiled_stream_equals_the_eager_stream() -> None:
     frames = _frames()
-    eager = Deblurrer(tiny_model(), device="cpu", precision="fp32")
-    by_compile = Deblurrer(tiny_model(), device="cpu", precision="fp32", backend="compile")
+    eager = Deblurrer(tiny_model(), device="cpu", precision="fp32", scene_cuts=False)
+    by_compile = Deblurrer(tiny_model(), device="cpu", precision="fp32", backend="compile", scene_cuts=False)
     assert by_compile.engine.cache_features  # so encode_frame and decode_window are the compiled calls
     with compile_failures_raise():  # an eager fall-back would make the comparison meaningless
         outputs = list(by_compile.deblur_frames(frames))
@@ -60,7 +61,8 @@ def test_a_failed_compilation_falls_back_to_eager_with_one_warning(monkeypatch: 
         torch.testing.assert_close(b, a, atol=0, rtol=0)
     # Benchmarks make the fall-back an error, so that they never time eager runs as compiled ones.
     with compile_failures_raise(), pytest.raises(CompileFallbackWarning):
-        list(Deblurrer(tiny_model(), device="cpu", precision="fp32", backend="compile").deblur_frames(frames))
+        list(Deblurrer(tiny_model(), device="cpu", precision="fp32", backend="compile", scene_cuts=False)
+             .deblur_frames(frames))
 
 
 def test_errors_of_the_model_itself_are_not_taken_for_compilation_failures(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -53,8 +53,8 @@ def test_tiling_is_exact_when_the_context_covers_the_receptive_field() -> None:
 def test_tiled_equals_untiled_within_one_level(cache: bool) -> None:
     model = tiny_model()
     frames = [torch.rand(3, 150, 230) for _ in range(4)]
-    whole = WindowEngine(model, CPU, tile=0, cache_features=cache)
-    tiled = WindowEngine(model, CPU, tile=176, cache_features=cache)
+    whole = WindowEngine(model, CPU, tile=0, cache_features=cache, scene_cuts=False)  # noise frames: all cuts
+    tiled = WindowEngine(model, CPU, tile=176, cache_features=cache, scene_cuts=False)
     assert len(tiled.plan(150, 230).tiles.tiles) > 1
     for a, b in zip(whole.run(frames), tiled.run(frames), strict=True):
         assert (a - b).abs().max().item() < 1 / 255
@@ -107,8 +107,8 @@ def test_bf16_autocast_stays_close_to_float32() -> None:
 @pytest.mark.parametrize("cache", [False, True])
 def test_channels_last_gives_the_outputs_of_the_contiguous_layout(cache: bool) -> None:
     frames = [torch.rand(3, 45, 67) for _ in range(4)]
-    contiguous = WindowEngine(tiny_model(), CPU, tile=0, cache_features=cache, channels_last=False)
-    nhwc = WindowEngine(tiny_model(), CPU, tile=0, cache_features=cache)  # the default on the CPU
+    contiguous = WindowEngine(tiny_model(), CPU, tile=0, cache_features=cache, channels_last=False, scene_cuts=False)
+    nhwc = WindowEngine(tiny_model(), CPU, tile=0, cache_features=cache, scene_cuts=False)  # NHWC: the CPU default
     convs = [p for p in nhwc.model.parameters() if p.dim() == 4]
     assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
     assert not all(p.is_contiguous(memory_format=torch.channels_last) for p in contiguous.model.parameters()
@@ -180,11 +180,11 @@ def test_automatically_tiled_stream_matches_the_untiled_one(
     height, width = 300, 420
     free = int(free_in_caches * _feature_cache_bytes(model, height, width))
     monkeypatch.setattr(engine_module, "available_bytes", lambda device: free)
-    auto = WindowEngine(model, CPU)
+    auto = WindowEngine(model, CPU, scene_cuts=False)  # noise frames would all be scene cuts
     plan = auto.plan(height, width)
     assert len(plan.tiles.tiles) >= 4 and plan.use_cache is (free_in_caches >= 4)
 
     frames = [torch.rand(3, height, width) for _ in range(4)]
-    whole = WindowEngine(model, CPU, tile=0)
+    whole = WindowEngine(model, CPU, tile=0, scene_cuts=False)
     for a, b in zip(whole.run(frames), auto.run(frames), strict=True):
         assert (a - b).abs().max().item() < 1 / 255

@@ -141,7 +141,7 @@ def test_fused_bf16_engine_with_tiles_of_several_shapes_matches_the_plain_one() 
     outputs = {}
     smallest = WindowEngine(model, CPU, tile=0, fuse=False).smallest_tile
     for fuse in (False, True):  # the smallest tiles the model accepts (with their context): several shapes
-        engine = WindowEngine(model, CPU, dtype=torch.bfloat16, tile=smallest, fuse=fuse)
+        engine = WindowEngine(model, CPU, dtype=torch.bfloat16, tile=smallest, fuse=fuse, scene_cuts=False)
         assert len({(t.height, t.width) for t in engine.plan(200, 300).tiles.tiles}) > 2
         outputs[fuse] = torch.stack(list(engine.run(frames)))
     difference = (outputs[True] - outputs[False]).abs()
@@ -176,8 +176,8 @@ def test_blocks_with_hooks_stay_plain_and_their_hooks_run() -> None:
 def test_the_cpu_engine_streams_through_the_fused_copy_by_default() -> None:
     model = _model()
     frames = [torch.rand(3, 40, 72) for _ in range(4)]
-    default = WindowEngine(model, CPU, tile=0)
-    plain = WindowEngine(model, CPU, tile=0, fuse=False)
+    default = WindowEngine(model, CPU, tile=0, scene_cuts=False)  # noise frames would all be scene cuts
+    plain = WindowEngine(model, CPU, tile=0, fuse=False, scene_cuts=False)
     assert default.fused and not plain.fused
     assert not WindowEngine(model, CPU, tile=0, compile=True).fused  # Inductor fuses the plain graph itself
     assert isinstance(default.model.encoder_blocks[0], ResidualDenseBlock)  # probes still see the model's modules

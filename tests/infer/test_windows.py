@@ -35,7 +35,9 @@ def test_even_size_rejected() -> None:
 
 
 @pytest.mark.parametrize("size", [1, 3, 5, 7])
-@pytest.mark.parametrize("shots", [[0], [0, 1], [0, 0, 0, 1, 2, 2, 2, 2, 3], [0, 0, 1, 1, 1, 1, 1, 1, 1, 2], [0, 1, 2, 3]])
+@pytest.mark.parametrize(
+    "shots", [[0], [0, 1], [0, 0, 0, 1, 2, 2, 2, 2, 3], [0, 0, 1, 1, 1, 1, 1, 1, 1, 2], [0, 1, 2, 3]]
+)
 def test_windows_with_shots_equal_each_shot_as_a_stream_of_its_own(size: int, shots: list[int]) -> None:
     items = list(enumerate(shots))  # (position, shot)
     expected = []

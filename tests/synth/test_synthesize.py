@@ -205,11 +205,11 @@ def test_footage_sequences_keep_to_the_longest_shot_of_their_segment(tmp_path):
     height = min(coffee.shape[0], astronaut.shape[0])
     shots = [coffee[:height]] * 4 + [astronaut[:height]] * 8
     for i, photo in enumerate(shots):
-        write_image(tmp_path / "clip" / f"{i:03d}.png", np.ascontiguousarray(photo[:, 2 * i : 2 * i + 150]))
+        write_image(tmp_path / "clip" / f"{i:03d}.png", np.ascontiguousarray(photo[:, 2 * i : 2 * i + 140]))
     config = dataclasses.replace(SMALL, frames=4, shake_probability=0.0)
     synthesize([tmp_path / "clip"], tmp_path / "out", seed=1, config=config)
     sequence = tmp_path / "out" / "train" / "clip_00"
-    assert json.loads((sequence / "synth.json").read_text())["shot"] == [4, 12]
+    assert json.loads((sequence / "synth.json").read_text())["shot_frames"] == [4, 12]
     colour = {name: photo[:height].reshape(-1, 3).mean(axis=0) / 255 for name, photo in
               (("coffee", coffee), ("astronaut", astronaut))}
     for frame in sorted((sequence / "sharp").glob("*.png")):
@@ -217,4 +217,13 @@ def test_footage_sequences_keep_to_the_longest_shot_of_their_segment(tmp_path):
         assert np.abs(mean - colour["astronaut"]).sum() < np.abs(mean - colour["coffee"]).sum()
     main(["synth", str(tmp_path / "clip"), "-o", str(tmp_path / "across"), "--frames", "4", "--size", "96",
           "--across-cuts"])
-    assert json.loads((tmp_path / "across" / "train" / "clip_00" / "synth.json").read_text())["shot"] == [0, 12]
+    assert json.loads((tmp_path / "across" / "train" / "clip_00" / "synth.json").read_text())["shot_frames"] == [0, 12]
+
+
+def test_footage_of_nothing_but_cuts_is_refused_with_the_way_out(tmp_path):
+    """A folder of unrelated photographs of one size read as footage has no shot of two frames to blur along."""
+    height, width = 120, 140
+    for i, photo in enumerate([skimage.data.coffee(), skimage.data.astronaut(), skimage.data.chelsea()]):
+        write_image(tmp_path / "slides" / f"{i}.png", np.ascontiguousarray(photo[:height, :width]))
+    with pytest.raises(UserError, match="no two consecutive frames of one shot.*--across-cuts"):
+        synthesize([tmp_path / "slides"], tmp_path / "out", config=dataclasses.replace(SMALL, frames=2))

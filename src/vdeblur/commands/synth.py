@@ -51,9 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           help="compression of blurred frames (mixed: random per sequence)")
     strength.add_argument("--max-source-frames", type=int, default=defaults.max_source_frames,
                           help="frames decoded from each video at most")
-    strength.add_argument("--across-cuts", dest="within_shots", action="store_false",
-                          help="let a sequence of footage span the scene cuts of its source (by default it keeps "
-                               "to the longest shot of its segment: interpolating across a cut blends two shots)")
+    parser.add_argument("--across-cuts", dest="within_shots", action="store_false",
+                        help="let a sequence of footage span the scene cuts of its source (by default it keeps "
+                             "to the longest shot of its segment: interpolating across a cut blends two shots)")
 
 
 def run(args: argparse.Namespace) -> int:

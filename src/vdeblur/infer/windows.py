@@ -25,7 +25,7 @@ def sliding_windows(items: Iterable[T], size: int, shot_of: Callable[[T], int] |
         items: the stream (read lazily, once).
         size: the window length, an odd positive number.
         shot_of: the shot number of an item, called once per item in stream order (so it may keep state, as
-            :class:`vdeblur.infer.shots.ShotCounter` does); numbers must not decrease along the stream.
+            :class:`vdeblur.infer.shots.ShotCounter` does); wherever the number changes, a new shot begins.
 
     Returns:
         An iterator over lists of ``size`` items; the items themselves are shared, not copied.

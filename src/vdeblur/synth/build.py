@@ -229,6 +229,10 @@ def longest_shot(frames: list[np.ndarray], segment: tuple[int, int]) -> tuple[in
     shots = [counter(torch.from_numpy(frames[i]).permute(2, 0, 1).float() / 255) for i in range(*segment)]
     runs = [(len(list(group)), shot) for shot, group in itertools.groupby(shots)]
     length, shot = max(runs, key=lambda run: run[0])  # max keeps the first of equals
+    if length < 2 <= len(shots):
+        raise UserError(f"Footage frames {segment[0]}-{segment[1] - 1} hold no two consecutive frames of one shot "
+                        "(every frame starts a new scene, as in a slideshow); give photographs as separate files, or "
+                        "pass --across-cuts.")
     first = segment[0] + shots.index(shot)
     return first, first + length
 
@@ -278,7 +282,8 @@ def plan_video(
     start = float(rng.integers(lowest, highest + 1))
     camera = Camera((out_w, out_h), ((width - 1) / 2, (height - 1) / 2), path)
     scene = Scene(VideoBackground(clip, start, float(stride)), camera)
-    facts: dict = {"kind": "video", "segment": list(segment), "shot": [first, last], "start": start, "stride": stride,
+    facts: dict = {"kind": "video", "segment": list(segment), "shot_frames": [first, last], "start": start,
+                   "stride": stride,
                    "source_span": round(span, 3), "footage_motion_p99": round(motion, 2),
                    "footage_blur": round(footage_blur, 2), "shake_blur": round(shake_blur, 2),
                    "exposure": round(exposure, 3), "highlight_gain": round(highlight_gain, 2)}
