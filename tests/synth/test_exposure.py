@@ -143,3 +143,25 @@ def test_interpolation_follows_the_motion_instead_of_cross_fading():
     error = np.abs(middle - truth)[inner].mean()
     assert error < 0.5 * np.abs(cross_fade - truth)[inner].mean()
     assert error < 0.03
+
+
+def test_centroid_target_puts_the_edge_where_the_blur_is_centred_and_instant_target_does_not():
+    # An accelerating camera (x = 6 t²) over a step edge, exposed over t = 0.5 … 1.5: the edge travels 12 px,
+    # faster at the end, so the blur's mass lies off the mid-exposure pose. The blurred row's derivative is the
+    # edge's distribution of positions over the exposure; its centroid is where the blur is centred.
+    width, height, margin = 96, 4, 40
+    canvas = np.zeros((height + 2 * margin, width + 2 * margin, 3), np.float32)
+    canvas[:, canvas.shape[1] // 2 :] = 1.0
+    times = np.linspace(-1.0, 4.0, 64 * 5 + 1)
+    zeros = np.zeros_like(times)
+    camera = Camera((width, height), ((canvas.shape[1] - 1) / 2, (canvas.shape[0] - 1) / 2),
+                    MotionPath(times, 6.0 * times**2, zeros, zeros, zeros))
+    plan = Plan(Scene(StillBackground(canvas), camera), num_frames=3, exposure=1.0, footage_motion=0.0, facts={})
+    blurred, instant = expose(plan, 1, target="instant")
+    same_blur, centroid = expose(plan, 1, target="centroid")
+    np.testing.assert_array_equal(blurred, same_blur)  # the target changes nothing else
+    density = np.diff(blurred[height // 2, :, 0])
+    blur_centre = float(np.sum((np.arange(density.size) + 0.5) * density) / density.sum())
+    # Mean of 6 t² over [0.5, 1.5] is 6.5, against 6 at t = 1: the centres differ by 0.5 px.
+    assert abs(_half_crossing(centroid[height // 2, :, 0]) - blur_centre) < 0.1
+    assert abs(_half_crossing(instant[height // 2, :, 0]) - blur_centre) > 0.4

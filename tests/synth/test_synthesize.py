@@ -8,6 +8,7 @@ import subprocess
 import sys
 from importlib.resources import files
 
+import cv2
 import numpy as np
 import pytest
 import skimage.data
@@ -98,13 +99,16 @@ def test_a_stopped_build_leaves_no_hidden_folder(tmp_path, sources, monkeypatch,
 
 def test_command_line_and_its_errors(tmp_path, sources, capsys):
     assert main(["synth", str(sources[0]), "--output", str(tmp_path), "--frames", "2", "--size", "80",
-                 "--blur-max", "4", "--split", "test", "--codec", "jpeg"]) == 0
+                 "--blur-max", "4", "--split", "test", "--codec", "jpeg", "--target", "centroid"]) == 0
     assert len(find_sequences(tmp_path, split="test")[0]) == 2
+    assert {json.loads(f.read_text())["target"] for f in tmp_path.glob("test/*/synth.json")} == {"centroid"}
     assert main(["synth", str(tmp_path / "missing.mp4"), "--output", str(tmp_path)]) == 2
     assert "Source not found" in capsys.readouterr().err
     assert main(["synth", str(sources[0]), "--output", str(tmp_path), "--blur-min", "9", "--blur-max", "3"]) == 2
     with pytest.raises(ConfigError, match="codec"):
         SynthConfig(codec="mpeg2")
+    with pytest.raises(ConfigError, match="target"):
+        SynthConfig(target="middle")
     with pytest.raises(UserError, match="split"):
         synthesize(sources, tmp_path, split="valid")
 
@@ -227,3 +231,16 @@ def test_footage_of_nothing_but_cuts_is_refused_with_the_way_out(tmp_path):
         write_image(tmp_path / "slides" / f"{i}.png", np.ascontiguousarray(photo[:height, :width]))
     with pytest.raises(UserError, match="no two consecutive frames of one shot.*--across-cuts"):
         synthesize([tmp_path / "slides"], tmp_path / "out", config=dataclasses.replace(SMALL, frames=2))
+
+
+def test_grabcut_masks_do_not_depend_on_what_the_process_ran_before():
+    # GrabCut seeds its colour models with OpenCV's per-thread RNG, whose state carries over from earlier calls:
+    # a worker that had rendered other sequences cut a different object, so one seed gave different sets.
+    from vdeblur.synth.masks import grabcut_mask
+
+    photo = skimage.data.astronaut()[::2, ::2].astype(np.float32) / 255
+    rect = (60, 20, 120, 200)
+    first = grabcut_mask(photo, rect)
+    cv2.randu(np.zeros((64, 64), np.float32), 0, 1)  # moves the RNG on, as an earlier sequence's work does
+    grabcut_mask(skimage.data.coffee().astype(np.float32) / 255, (100, 50, 200, 250))
+    np.testing.assert_array_equal(grabcut_mask(photo, rect), first)

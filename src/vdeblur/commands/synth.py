@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from vdeblur.commands.argtypes import non_negative_int
-from vdeblur.synth.config import CODECS, SynthConfig
+from vdeblur.synth.config import CODECS, TARGETS, SynthConfig
 from vdeblur.synth.pipeline import synthesize
 
 
@@ -51,6 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           help="compression of blurred frames (mixed: random per sequence)")
     strength.add_argument("--max-source-frames", type=int, default=defaults.max_source_frames,
                           help="frames decoded from each video at most")
+    strength.add_argument("--target", choices=TARGETS, default=defaults.target,
+                          help="sharp frame: the scene at the exposure's middle (instant, GOPRO's convention) or every "
+                               "moving layer at its mean pose over the exposure (centroid: where the blur is centred)")
     parser.add_argument("--across-cuts", dest="within_shots", action="store_false",
                         help="let a sequence of footage span the scene cuts of its source (by default it keeps "
                              "to the longest shot of its segment: interpolating across a cut blends two shots)")
@@ -65,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         parallax_probability=args.parallax_probability, highlight_probability=args.highlight_probability,
         shake_probability=args.shake_probability, noise=args.noise, camera_response=args.camera_response,
         codec=args.codec, max_source_frames=args.max_source_frames, within_shots=args.within_shots,
+        target=args.target,
     )
     made = synthesize(args.sources, args.output, split=args.split, seed=args.seed, config=config,
                       workers=args.workers, overwrite=args.overwrite, object_sources=args.objects_from)

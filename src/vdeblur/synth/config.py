@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from vdeblur.errors import ConfigError
 
 CODECS = ("none", "jpeg", "h264", "mixed")
+TARGETS = ("instant", "centroid")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class SynthConfig:
         within_shots: keep each sequence of footage within one shot of its source: where its segment holds scene
             cuts, the sequence takes the segment's longest shot (`vdeblur.infer.shots`). Exposures are interpolated
             along the optical flow, which across a cut blends two shots into frames no camera takes.
+        target: what the sharp frame shows. ``instant``: the scene at the exposure's middle, GOPRO's convention.
+            ``centroid``: the camera and every pasted object at their mean pose over the exposure, where the blurred
+            frame's content is centred. Along a curved or jerky path the two differ by a few pixels that nothing
+            in the blurred frame tells, so a model trained on ``instant`` targets can only average over them.
     """
 
     frames: int = 30
@@ -55,6 +60,7 @@ class SynthConfig:
     codec: str = "mixed"
     max_source_frames: int = 900
     within_shots: bool = True
+    target: str = "instant"
 
     def __post_init__(self) -> None:
         # A clip needs two source frames for any motion between them; objects may be left out altogether.
@@ -76,3 +82,5 @@ class SynthConfig:
             raise ConfigError(f"The noise scale must be >= 0, got {self.noise}.")
         if self.codec not in CODECS:
             raise ConfigError(f"Unknown codec '{self.codec}'; choose one of {', '.join(CODECS)}.")
+        if self.target not in TARGETS:
+            raise ConfigError(f"Unknown target '{self.target}'; choose one of {', '.join(TARGETS)}.")

@@ -29,6 +29,9 @@ def grabcut_mask(image_srgb: np.ndarray, rect: tuple[int, int, int, int], work_s
     w, h = min(w, small8.shape[1] - x - 1), min(h, small8.shape[0] - y - 1)
     labels = np.zeros(small8.shape[:2], np.uint8)
     background_model, foreground_model = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    # GrabCut seeds its colour models from OpenCV's per-thread RNG, whose state is whatever earlier calls left:
+    # reset it, so that a sequence does not depend on which sequences its worker process rendered before.
+    cv2.setRNGSeed(0)
     try:
         cv2.grabCut(small8, labels, (x, y, w, h), background_model, foreground_model, 3, cv2.GC_INIT_WITH_RECT)
     except cv2.error:

@@ -32,22 +32,26 @@ def exposure_times(center: float, exposure: float, samples: int) -> np.ndarray:
     return center + exposure * ((np.arange(samples) + 0.5) / samples - 0.5)
 
 
-def expose(plan: Plan, index: int) -> tuple[np.ndarray, np.ndarray]:
+def expose(plan: Plan, index: int, target: str = "instant") -> tuple[np.ndarray, np.ndarray]:
     """Frame ``index`` of a plan: ``(blurred, sharp)`` linear images clipped to [0, 1].
 
     The blurred frame is the mean of the scene over the exposure, sampled finely enough that nothing moves
     more than `SAMPLE_SPACING_PX` between samples; clipping comes after the mean, so boosted highlights stay
-    saturated where they dwelt long enough.
+    saturated where they dwelt long enough. The sharp frame is the scene at the exposure's middle
+    (``target="instant"``, GOPRO's convention) or with every layer at its mean pose over the exposure
+    (``"centroid"``, `SynthConfig.target`).
     """
     half = plan.exposure / 2
     motion = plan.scene.image_motion(index - half, index + half) + plan.footage_motion
     samples = int(np.clip(math.ceil(motion / SAMPLE_SPACING_PX) + 1, 3, MAX_SAMPLES))
+    times = exposure_times(index, plan.exposure, samples)
     total = None
-    for t in exposure_times(index, plan.exposure, samples):
+    for t in times:
         image = plan.scene.render(float(t))
         total = image if total is None else total + image
     blurred = np.clip(total / samples, 0.0, 1.0)
-    sharp = np.clip(plan.scene.render(float(index), sharp=True), 0.0, 1.0)
+    scene = plan.scene.held_at_mean(times) if target == "centroid" else plan.scene
+    sharp = np.clip(scene.render(float(index), sharp=True), 0.0, 1.0)
     return blurred, sharp
 
 
@@ -74,12 +78,13 @@ def draw_degradation(rng: np.random.Generator, config: SynthConfig) -> Degradati
 
 
 def render_sequence(
-    plan: Plan, degradation: Degradation, rng: np.random.Generator
+    plan: Plan, degradation: Degradation, rng: np.random.Generator, target: str = "instant"
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield ``(blurred, sharp)`` uint8 RGB frame pairs of a plan (H.264 needs the whole sequence first)."""
+    """Yield ``(blurred, sharp)`` uint8 RGB frame pairs of a plan (H.264 needs the whole sequence first);
+    ``target`` as for `expose`."""
     pairs = []
     for index in range(plan.num_frames):
-        blurred, sharp = expose(plan, index)
+        blurred, sharp = expose(plan, index, target)
         if degradation.shot or degradation.read:
             blurred = add_sensor_noise(blurred, rng, degradation.shot, degradation.read)
         blurred8, sharp8 = quantize(plan.curve.from_linear(blurred)), quantize(plan.curve.from_linear(sharp))
@@ -146,11 +151,11 @@ def make_sequence(job: Job, pool: list[Path], config: SynthConfig, split_dir: Pa
     count = 0
     # An interrupted sequence (Ctrl-C, SIGTERM, SIGHUP, in this or a worker process) leaves no hidden folder.
     with atomic_folder(split_dir / job.name) as partial:
-        for count, (blurred, sharp) in enumerate(render_sequence(plan, degradation, rng), start=1):
+        for count, (blurred, sharp) in enumerate(render_sequence(plan, degradation, rng, config.target), start=1):
             write_image(partial / "blur" / f"{count - 1:06d}.png", blurred)
             write_image(partial / "sharp" / f"{count - 1:06d}.png", sharp)
         facts = {"source": str(job.source.path), **plan.facts, "camera_response": curve.describe(),
-                 "degradation": asdict(degradation),
+                 "target": config.target, "degradation": asdict(degradation),
                  "size": list(plan.scene.camera.out_size), "frames": count}
         (partial / "synth.json").write_text(json.dumps(facts, indent=1))
     return count

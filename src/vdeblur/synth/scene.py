@@ -9,6 +9,7 @@ per instant, so the sharp frame is resampled only once.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -191,6 +192,16 @@ class Scene:
         for sprite in self.sprites:
             image = sprite.composite(image, self.camera, t, interpolation)
         return np.maximum(image, 0.0)
+
+    def held_at_mean(self, times: np.ndarray) -> "Scene":
+        """The scene with the camera and every object held still at their mean poses over ``times``; footage
+        keeps playing (its own motion between source frames is interpolated evenly about the exposure's middle).
+        """
+        camera = self.camera
+        if camera.path is not None:
+            camera = dataclasses.replace(camera, path=camera.path.held_at_mean(times))
+        sprites = [dataclasses.replace(sprite, path=sprite.path.held_at_mean(times)) for sprite in self.sprites]
+        return Scene(self.background, camera, sprites)
 
     def image_motion(self, start: float, end: float, probes: int = 17) -> float:
         """Largest distance in output pixels that any layer's corners travel between ``start`` and ``end``.

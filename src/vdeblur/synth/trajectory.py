@@ -43,6 +43,13 @@ class MotionPath:
         keep = self.times <= end + 1e-9
         return MotionPath(self.times[keep], self.x[keep], self.y[keep], self.angle[keep], self.log_scale[keep])
 
+    def held_at_mean(self, times: np.ndarray) -> "MotionPath":
+        """A motionless path at this path's mean pose over ``times`` (every channel averaged): where the content
+        of an exposure sampled at ``times`` is centred, which a curved or accelerating path moves off the pose
+        at the exposure's middle."""
+        means = [float(np.mean(np.interp(times, self.times, c))) for c in (self.x, self.y, self.angle, self.log_scale)]
+        return MotionPath(self.times, *(np.full_like(self.times, m) for m in means))
+
     def max_excursion(self) -> float:
         """Largest distance in pixels of the translation from the origin, over the whole path."""
         return float(np.hypot(self.x, self.y).max())
