@@ -20,6 +20,7 @@ from vdeblur.errors import ConfigError, UserError
 from vdeblur.io.images import write_image
 from vdeblur.synth import SynthConfig, synthesize
 from vdeblur.synth.degrade import add_sensor_noise, h264_roundtrip
+from vdeblur.synth.masks import grabcut_mask
 
 SMALL = SynthConfig(frames=3, long_side=96, blur_min=2.0, blur_max=6.0, codec="none", max_source_frames=12)
 
@@ -236,8 +237,6 @@ def test_footage_of_nothing_but_cuts_is_refused_with_the_way_out(tmp_path):
 def test_grabcut_masks_do_not_depend_on_what_the_process_ran_before():
     # GrabCut seeds its colour models with OpenCV's per-thread RNG, whose state carries over from earlier calls:
     # a worker that had rendered other sequences cut a different object, so one seed gave different sets.
-    from vdeblur.synth.masks import grabcut_mask
-
     photo = skimage.data.astronaut()[::2, ::2].astype(np.float32) / 255
     rect = (60, 20, 120, 200)
     first = grabcut_mask(photo, rect)

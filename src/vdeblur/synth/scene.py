@@ -9,9 +9,8 @@ per instant, so the sharp frame is resampled only once.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -199,8 +198,8 @@ class Scene:
         """
         camera = self.camera
         if camera.path is not None:
-            camera = dataclasses.replace(camera, path=camera.path.held_at_mean(times))
-        sprites = [dataclasses.replace(sprite, path=sprite.path.held_at_mean(times)) for sprite in self.sprites]
+            camera = replace(camera, path=camera.path.held_at_mean(times))
+        sprites = [replace(sprite, path=sprite.path.held_at_mean(times)) for sprite in self.sprites]
         return Scene(self.background, camera, sprites)
 
     def image_motion(self, start: float, end: float, probes: int = 17) -> float:
