@@ -114,6 +114,12 @@ def test_weights_grow_into_a_model_with_a_zero_start_branch_and_compute_the_same
         assert metadata["grown"] == ["detail."] and metadata["steps"] == 5
         with torch.no_grad():
             torch.testing.assert_close(grown(clip), trained(clip), rtol=0, atol=0)
+    fourier = create_model("sta-fast", fourier_levels=(0, 1, 2), **small).eval()
+    assert load_weights_into(fourier, tmp_path / "w.safetensors", grow=True)["grown"] == [
+        "decoder_fourier.", "encoder_fourier."
+    ]
+    with torch.no_grad():
+        torch.testing.assert_close(fourier(clip), trained(clip), rtol=0, atol=0)
     # Growing forgives only the modules that start from zero, not any other missing tensor.
     state, metadata = read_weights(tmp_path / "w.safetensors")
     del state["head.0.weight"]

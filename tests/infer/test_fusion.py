@@ -42,17 +42,19 @@ class _OpCounter(TorchDispatchMode):
 
 def _model() -> torch.nn.Module:
     """A small STANet with every fusable block: three-layer dense blocks, local fusion at two levels, a detail
-    branch at half resolution."""
+    branch at half resolution, Fourier branches at two levels."""
     torch.manual_seed(0)
     model = create_model(
         "sta-wide", width=(8, 8, 16), growth=(4, 6, 4), num_layers=3, num_spatial=2, num_temporal=2,
-        num_frames=3, local_fusion_levels=(0, 1), detail_width=4, detail_scale=2,
+        num_frames=3, local_fusion_levels=(0, 1), detail_width=4, detail_scale=2, fourier_levels=(0, 2),
     ).eval()
     with torch.no_grad():  # non-zero biases, so that a bias added twice (or never) would show
         for name, parameter in model.named_parameters():
             if name.endswith("bias"):
                 parameter.uniform_(-0.2, 0.2)
         model.detail.out[0].weight.normal_(0.0, 0.1)  # zero when new: the branch would add only its bias
+        for branch in [*model.encoder_fourier.values(), *model.decoder_fourier.values()]:
+            branch.mix2.weight.normal_(0.0, 0.1)
     return model
 
 

@@ -1,11 +1,12 @@
-"""The NAFNet building blocks against direct implementations of their formulas."""
+"""The NAFNet and Fourier building blocks against direct implementations of their formulas."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
-from vdeblur.models.layers import ChannelLayerNorm, NAFBlock
+from vdeblur.models.layers import ChannelLayerNorm, FourierBranch, NAFBlock
 
 
 @torch.no_grad()
@@ -46,3 +47,24 @@ def test_naf_block_is_the_identity_when_new_and_follows_its_formula_when_trained
     y = x + block.beta * block.project(gate(block.depthwise(block.expand(layer_norm(x, block.norm1)))))
     expected = y + block.gamma * block.ffn_project(gate(block.ffn_expand(layer_norm(y, block.norm2))))
     torch.testing.assert_close(block(x), expected, rtol=1e-5, atol=1e-5)
+
+
+@torch.no_grad()
+def test_fourier_branch_adds_nothing_when_new_and_mixes_each_frequency_like_numpy_when_trained() -> None:
+    torch.manual_seed(0)
+    branch = FourierBranch(3)
+    x = torch.randn(2, 3, 6, 7)  # an odd width: the inverse transform must restore it
+    assert not branch(x).any()
+    nn.init.normal_(branch.mix2.weight, std=0.3)
+    nn.init.normal_(branch.mix2.bias, std=0.1)
+    # numpy's FFT, float64 and the 1×1 convolutions as matrix products over channels: an independent reference.
+    spectrum = np.fft.rfft2(x.double().numpy(), norm="ortho")
+    parts = np.concatenate([spectrum.real, spectrum.imag], axis=1)
+
+    def mix(conv: nn.Conv2d, v: np.ndarray) -> np.ndarray:
+        weight, bias = conv.weight[:, :, 0, 0].double().numpy(), conv.bias.double().numpy()
+        return np.einsum("oc,bchw->bohw", weight, v) + bias[None, :, None, None]
+
+    mixed = mix(branch.mix2, np.maximum(mix(branch.mix1, parts), 0.0))
+    expected = np.fft.irfft2(mixed[:, :3] + 1j * mixed[:, 3:], s=(6, 7), norm="ortho")
+    torch.testing.assert_close(branch(x), torch.from_numpy(expected).float(), rtol=1e-4, atol=1e-5)

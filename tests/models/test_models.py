@@ -63,9 +63,9 @@ def test_forward_equals_decode_window_of_cached_frame_features(name: str, channe
     torch.testing.assert_close(cached, direct, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("scale", [1, 2])
-def test_a_detail_branch_streams_trains_and_works_at_its_scale(scale: int) -> None:
-    model = create_model("sta-fast", width=(8, 8, 8), growth=(4, 4, 4), detail_width=6, detail_scale=scale)
+def _check_grown_model_streams_and_trains(model: torch.nn.Module) -> torch.Tensor:
+    """A three-frame model with an added branch: every parameter gets a gradient, and cached features give the
+    direct output. Returns the clip used."""
     _randomise_zero_parameters(model)
     clip = torch.rand(1, model.num_frames, 3, 2 * model.size_multiple, 3 * model.size_multiple)
     out = model(clip)
@@ -74,6 +74,14 @@ def test_a_detail_branch_streams_trains_and_works_at_its_scale(scale: int) -> No
     with torch.no_grad():
         features = [model.encode_frame(clip[:, t]) for t in range(model.num_frames)]
         torch.testing.assert_close(model.decode_window(features, clip[:, 1]), out, rtol=1e-5, atol=1e-5)
+    return clip
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_a_detail_branch_streams_trains_and_works_at_its_scale(scale: int) -> None:
+    model = create_model("sta-fast", width=(8, 8, 8), growth=(4, 4, 4), detail_width=6, detail_scale=scale)
+    clip = _check_grown_model_streams_and_trains(model)
+    with torch.no_grad():
         # The branch's maps are at 1/scale of the frame, whatever the unshuffle of the levels before it.
         seen = []
         hook = model.detail.blocks.register_forward_hook(lambda _m, _i, output: seen.append(output.shape[-2:]))
@@ -119,6 +127,12 @@ def test_sta_cpu_uses_its_neighbours_and_single_frame_shares_its_backbone() -> N
         assert not torch.allclose(sta(clip), sta(other))
 
 
+def test_fourier_branches_stream_and_train_every_parameter() -> None:
+    model = create_model("sta-fast", width=(8, 8, 8), growth=(4, 4, 4), fourier_levels=(0, 2))
+    assert sorted(model.encoder_fourier) == sorted(model.decoder_fourier) == ["0", "2"]
+    _check_grown_model_streams_and_trains(model)
+
+
 def test_sta_paper_is_factorized_attention_only() -> None:
     model = create_model("sta-paper")
     assert model.model_kwargs == {
@@ -126,6 +140,7 @@ def test_sta_paper_is_factorized_attention_only() -> None:
         "attention_levels": [1, 2], "local_fusion_levels": [], "unshuffle": 1, "block": "rdb", "num_blocks": 1,
         "decoder_num_blocks": None, "attention_window": 0, "attention_norm": False,
         "attention_temperature": 0.0, "detail_width": 0, "detail_blocks": 2, "detail_scale": 1,
+        "fourier_levels": [],
     }
     assert not any(fusion.local is not None for fusion in model.fusions)
 

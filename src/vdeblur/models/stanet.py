@@ -17,6 +17,7 @@ from vdeblur.errors import ConfigError
 from vdeblur.models.layers import (
     DetailBranch,
     FactorizedSTAttention,
+    FourierBranch,
     LocalFusion,
     NAFStack,
     ResidualDenseBlock,
@@ -148,6 +149,9 @@ class STANet(nn.Module):
             ``1 / detail_scale`` of full resolution, finer than the finest level when ``unshuffle`` > 1.
         detail_blocks: residual blocks in the detail branch.
         detail_scale: the detail branch's scale divisor (1: full resolution; it must divide ``unshuffle``).
+        fourier_levels: levels whose encoder and decoder units are each followed by a residual
+            :class:`FourierBranch` (channels mixed frequency by frequency); its term starts at zero, so a model
+            grown by it from trained weights computes what they did.
 
     Shape:
         - clip: ``(B, T, 3, H, W)``, any H and W (padded inside, cropped back).
@@ -182,6 +186,7 @@ class STANet(nn.Module):
         detail_width: int = 0,
         detail_blocks: int = 2,
         detail_scale: int = 1,
+        fourier_levels: Sequence[int] = (),
     ) -> None:
         super().__init__()
         if num_frames < 1 or num_frames % 2 == 0:
@@ -204,6 +209,7 @@ class STANet(nn.Module):
         growths = _per_level(growth, "growth")
         attention_at = _levels(attention_levels, "attention_levels")
         local_at = _levels(local_fusion_levels, "local_fusion_levels")
+        fourier_at = _levels(fourier_levels, "fourier_levels")
         if isinstance(width, int):
             check_sizes(width=width)
             widths = [width * 2**level for level in range(NUM_LEVELS)]
@@ -236,6 +242,10 @@ class STANet(nn.Module):
             for level in range(NUM_LEVELS)
         )
         self.decoder_blocks = nn.ModuleList(unit(level, decoder_stacks) for level in range(NUM_LEVELS))
+        # Keyed by level, beside the units rather than inside them, so that weights trained without the
+        # branches keep their names and load into a model grown by them.
+        self.encoder_fourier = nn.ModuleDict({str(level): FourierBranch(widths[level]) for level in sorted(fourier_at)})
+        self.decoder_fourier = nn.ModuleDict({str(level): FourierBranch(widths[level]) for level in sorted(fourier_at)})
         # ups[l] lifts level l+1 to level l: 1×1 conv to 4× the target width, then pixel-shuffle.
         self.ups = nn.ModuleList(
             nn.Sequential(nn.Conv2d(widths[level + 1], 4 * widths[level], kernel_size=1), nn.PixelShuffle(2))
@@ -251,7 +261,8 @@ class STANet(nn.Module):
     def zero_start_prefixes(self) -> tuple[str, ...]:
         """State-dict prefixes of modules whose output starts at zero: weights trained without them load into
         this model with them (``load_weights_into(..., grow=True)``) and compute the same frames."""
-        return ("detail.",) if self.detail is not None else ()
+        prefixes = ("encoder_fourier.", "decoder_fourier.") if len(self.encoder_fourier) else ()
+        return prefixes + (("detail.",) if self.detail is not None else ())
 
     def encode_frame(self, frame: torch.Tensor) -> LevelFeatures:
         """Per-frame encoder features, one tensor per level, for caching across sliding windows.
@@ -264,10 +275,18 @@ class STANet(nn.Module):
             level l's width.
         """
         check_frame(frame, size_multiple=self.size_multiple)
-        features = [self.encoder_blocks[0](self.stem(frame))]
-        for down, block in zip(self.downs, self.encoder_blocks[1:], strict=True):
-            features.append(block(down(features[-1])))
+        features = [self._unit(self.encoder_blocks, self.encoder_fourier, 0, self.stem(frame))]
+        for level in range(1, NUM_LEVELS):
+            down = self.downs[level - 1](features[-1])
+            features.append(self._unit(self.encoder_blocks, self.encoder_fourier, level, down))
         return tuple(features)
+
+    @staticmethod
+    def _unit(units: nn.ModuleList, fourier: nn.ModuleDict, level: int, x: torch.Tensor) -> torch.Tensor:
+        """Level ``level``'s encoder or decoder unit, and its Fourier branch where it has one."""
+        y = units[level](x)
+        branch = fourier[str(level)] if str(level) in fourier else None
+        return y if branch is None else y + branch(y)
 
     def decode_window(self, features: Sequence[LevelFeatures], reference_frame: torch.Tensor) -> torch.Tensor:
         """Fuse T frames' cached features and decode the restored reference frame.
@@ -286,9 +305,9 @@ class STANet(nn.Module):
         return self._decode(fused, reference_frame)
 
     def _decode(self, fused: list[torch.Tensor], reference_frame: torch.Tensor) -> torch.Tensor:
-        y = self.decoder_blocks[-1](fused[-1])
+        y = self._unit(self.decoder_blocks, self.decoder_fourier, NUM_LEVELS - 1, fused[-1])
         for level in reversed(range(NUM_LEVELS - 1)):
-            y = self.decoder_blocks[level](self.ups[level](y) + fused[level])
+            y = self._unit(self.decoder_blocks, self.decoder_fourier, level, self.ups[level](y) + fused[level])
         restored = reference_frame + self.head(y)
         if self.detail is None:
             return restored

@@ -1,0 +1,169 @@
+"""Straight-line blur whose kernel is known: sets to train on, and Wiener deconvolution as a reference.
+
+The blur of the project's sets is a hand-held camera's path, different in every frame and never stored as a
+kernel, so a deblurrer must find the blur before it can undo it. This tool separates the two halves. It blurs
+the sharp frames of an existing set (``vdeblur-train-clean``: blur alone, no noise or codec) again, each with a
+straight line kernel in linear light, and records the kernel in the sequence's ``synth.json``:
+
+- ``--kernel fixed``: one kernel (11 px at 30 degrees) for every frame of every sequence. A model then never has
+  to find the blur, only undo it.
+- ``--kernel per-sequence``: one random kernel per sequence (4-20 px, any direction), seeded by the sequence's
+  name. A model must find it in every window.
+
+``wiener`` deconvolves each test frame with its sequence's true kernel (Wiener filter with a constant
+noise-to-signal ratio, in linear light, the frame padded by reflection): what a linear filter gains when the blur
+is known exactly, against which a trained model's gain can be read (BENCHMARKS.md, "Known blur against unknown
+blur"). ``--wiener-output`` writes those deconvolved frames as a set of their own (``blur`` holds them), so a
+model can be trained to refine them.
+
+Usage:
+    python benchmarks/known_blur.py sets /work/data/vdeblur-train-clean /work/data/known-fixed --kernel fixed
+    python benchmarks/known_blur.py wiener /work/data/known-fixed
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+from skimage.metrics import peak_signal_noise_ratio
+from skimage.restoration import wiener
+from tqdm import tqdm
+
+from vdeblur.io.images import read_image, write_image
+from vdeblur.synth.color import linear_to_srgb, srgb_to_linear
+
+FIXED_KERNEL = (11.0, 30.0)  # length in pixels, direction in degrees (counter-clockwise from the x axis)
+RANDOM_LENGTHS = (4.0, 20.0)
+SPLITS = ("train", "test")
+
+
+def line_kernel(length: float, angle: float) -> np.ndarray:
+    """A normalised straight-line blur kernel: ``length`` pixels along ``angle`` degrees, anti-aliased by
+    splatting finely spaced points along the segment bilinearly onto the grid (odd size, centred)."""
+    size = int(np.ceil(length)) + 3
+    size += 1 - size % 2
+    kernel = np.zeros((size, size), np.float64)
+    centre = size // 2
+    t = np.linspace(-length / 2, length / 2, int(length * 20) + 1)
+    xs = centre + t * np.cos(np.radians(angle))
+    ys = centre - t * np.sin(np.radians(angle))  # image rows grow downwards
+    x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
+    fx, fy = xs - x0, ys - y0
+    for dx, dy, weight in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        np.add.at(kernel, (y0 + dy, x0 + dx), weight)
+    return kernel / kernel.sum()
+
+
+def sequence_kernel(name: str, kind: str) -> tuple[float, float]:
+    """``(length, angle)`` of a sequence's kernel: the fixed one, or one drawn from the sequence's name."""
+    if kind == "fixed":
+        return FIXED_KERNEL
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    return float(rng.uniform(*RANDOM_LENGTHS)), float(rng.uniform(0.0, 180.0))
+
+
+def blur_frame(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """An sRGB frame in [0, 1] blurred by ``kernel`` in linear light (borders reflected)."""
+    linear = cv2.filter2D(srgb_to_linear(image), -1, kernel.astype(np.float32), borderType=cv2.BORDER_REFLECT)
+    return np.clip(linear_to_srgb(np.clip(linear, 0.0, 1.0)), 0.0, 1.0)
+
+
+def wiener_frame(image: np.ndarray, kernel: np.ndarray, noise_to_signal: float) -> np.ndarray:
+    """An sRGB frame in [0, 1] deconvolved by ``kernel`` in linear light: a Wiener filter with a constant
+    noise-to-signal ratio (scikit-image's, with the identity as regulariser), the frame padded by reflection so
+    that the filter's circular convolution does not wrap one border onto the other."""
+    pad = kernel.shape[0] * 2
+    linear = np.pad(srgb_to_linear(image).astype(np.float64), ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
+    identity = np.ones((1, 1))
+    channels = [wiener(linear[..., c], kernel, noise_to_signal, reg=identity, clip=False) for c in range(3)]
+    restored = np.stack(channels, axis=-1)[pad:-pad, pad:-pad]
+    return np.clip(linear_to_srgb(np.clip(restored, 0.0, 1.0)), 0.0, 1.0)
+
+
+def _sequences(root: Path, split: str) -> list[Path]:
+    folder = root / split
+    return sorted(p for p in folder.iterdir() if (p / "sharp").is_dir()) if folder.is_dir() else []
+
+
+def _kernel_of(sequence: Path) -> np.ndarray:
+    recorded = json.loads((sequence / "synth.json").read_text())["kernel"]
+    return line_kernel(recorded["length"], recorded["angle"])
+
+
+def make_sets(source: Path, output: Path, kind: str) -> None:
+    """Blur every sequence of ``source``'s splits again with a line kernel into ``output`` (sharp frames
+    linked); sequences already written are kept, so an interrupted run resumes."""
+    for split in SPLITS:
+        for sequence in tqdm(_sequences(source, split), desc=f"{kind} {split}", unit="seq"):
+            target = output / split / sequence.name
+            if (target / "synth.json").exists():
+                continue
+            length, angle = sequence_kernel(sequence.name, kind)
+            kernel = line_kernel(length, angle)
+            (target / "blur").mkdir(parents=True, exist_ok=True)
+            if not (target / "sharp").exists():
+                (target / "sharp").symlink_to((sequence / "sharp").resolve())
+            for frame in sorted((sequence / "sharp").glob("*.png")):
+                write_image(target / "blur" / frame.name, blur_frame(read_image(frame), kernel))
+            metadata = json.loads((sequence / "synth.json").read_text())
+            metadata.update(blur=length, kernel={"kind": "line", "length": length, "angle": angle})
+            (target / "synth.json").write_text(json.dumps(metadata, indent=1))  # last: marks the sequence done
+
+
+def score_wiener(root: Path, noise_to_signal: float, frames_per_sequence: int, output: Path | None) -> None:
+    """PSNR of the blurry test frames and of their Wiener deconvolution by the true kernel; with ``output``,
+    write the deconvolved frames of both splits as a set."""
+    inputs, restored = [], []
+    for sequence in tqdm(_sequences(root, "test"), desc="wiener", unit="seq"):
+        kernel = _kernel_of(sequence)
+        frames = sorted((sequence / "blur").glob("*.png"))
+        middle = len(frames) // 2
+        for frame in frames[max(middle - frames_per_sequence // 2, 0):][:frames_per_sequence]:
+            blurry, sharp = read_image(frame), read_image(sequence / "sharp" / frame.name)
+            inputs.append(peak_signal_noise_ratio(sharp, blurry, data_range=1.0))
+            deconvolved = wiener_frame(blurry, kernel, noise_to_signal).astype(np.float32)
+            restored.append(peak_signal_noise_ratio(sharp, deconvolved, data_range=1.0))
+    print(f"{root}: {len(inputs)} test frames, input {np.mean(inputs):.2f} dB, Wiener with the true kernel "
+          f"(noise-to-signal {noise_to_signal:g}) {np.mean(restored):.2f} dB")
+    if output is None:
+        return
+    for split in SPLITS:
+        for sequence in tqdm(_sequences(root, split), desc=f"write {split}", unit="seq"):
+            target = output / split / sequence.name
+            if (target / "synth.json").exists():
+                continue
+            kernel = _kernel_of(sequence)
+            (target / "blur").mkdir(parents=True, exist_ok=True)
+            if not (target / "sharp").exists():
+                (target / "sharp").symlink_to((sequence / "sharp").resolve())
+            for frame in sorted((sequence / "blur").glob("*.png")):
+                write_image(target / "blur" / frame.name, wiener_frame(read_image(frame), kernel, noise_to_signal))
+            (target / "synth.json").write_text((sequence / "synth.json").read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    sets = commands.add_parser("sets", help="blur a set's sharp frames again with line kernels")
+    sets.add_argument("source", type=Path, help="a set in GOPRO layout (train/ and test/ of sequences)")
+    sets.add_argument("output", type=Path)
+    sets.add_argument("--kernel", choices=("fixed", "per-sequence"), required=True)
+    score = commands.add_parser("wiener", help="Wiener deconvolution of a line-kernel set's test frames")
+    score.add_argument("root", type=Path, help="a set made by `sets`")
+    score.add_argument("--noise-to-signal", type=float, default=0.01)
+    score.add_argument("--frames", type=int, default=8, help="middle frames scored per sequence (as vdeblur eval)")
+    score.add_argument("--wiener-output", type=Path, help="also write the deconvolved frames as a set here")
+    args = parser.parse_args()
+    if args.command == "sets":
+        make_sets(args.source, args.output, args.kernel)
+    else:
+        score_wiener(args.root, args.noise_to_signal, args.frames, args.wiener_output)
+
+
+if __name__ == "__main__":
+    main()
