@@ -78,7 +78,8 @@ def wiener_frame(image: np.ndarray, kernel: np.ndarray, noise_to_signal: float) 
     noise-to-signal ratio (scikit-image's, with the identity as regulariser), the frame padded by reflection so
     that the filter's circular convolution does not wrap one border onto the other."""
     pad = kernel.shape[0] * 2
-    linear = np.pad(srgb_to_linear(image).astype(np.float64), ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
+    # "symmetric" repeats the edge pixel, as OpenCV's BORDER_REFLECT did when the frame was blurred.
+    linear = np.pad(srgb_to_linear(image).astype(np.float64), ((pad, pad), (pad, pad), (0, 0)), mode="symmetric")
     identity = np.ones((1, 1))
     channels = [wiener(linear[..., c], kernel, noise_to_signal, reg=identity, clip=False) for c in range(3)]
     restored = np.stack(channels, axis=-1)[pad:-pad, pad:-pad]
@@ -91,8 +92,17 @@ def _sequences(root: Path, split: str) -> list[Path]:
 
 
 def _kernel_of(sequence: Path) -> np.ndarray:
-    recorded = json.loads((sequence / "synth.json").read_text())["kernel"]
+    path = sequence / "synth.json"
+    recorded = json.loads(path.read_text()).get("kernel") if path.is_file() else None
+    if recorded is None:
+        raise SystemExit(f"{sequence} records no line kernel in synth.json; make the set with `known_blur.py sets`.")
     return line_kernel(recorded["length"], recorded["angle"])
+
+
+def _link_sharp(sequence: Path, target: Path) -> None:
+    link = target / "sharp"
+    if not link.is_symlink() and not link.exists():  # a link left by an interrupted run is kept
+        link.symlink_to((sequence / "sharp").resolve())
 
 
 def make_sets(source: Path, output: Path, kind: str) -> None:
@@ -106,8 +116,7 @@ def make_sets(source: Path, output: Path, kind: str) -> None:
             length, angle = sequence_kernel(sequence.name, kind)
             kernel = line_kernel(length, angle)
             (target / "blur").mkdir(parents=True, exist_ok=True)
-            if not (target / "sharp").exists():
-                (target / "sharp").symlink_to((sequence / "sharp").resolve())
+            _link_sharp(sequence, target)
             for frame in sorted((sequence / "sharp").glob("*.png")):
                 write_image(target / "blur" / frame.name, blur_frame(read_image(frame), kernel))
             metadata = json.loads((sequence / "synth.json").read_text())
@@ -139,8 +148,7 @@ def score_wiener(root: Path, noise_to_signal: float, frames_per_sequence: int, o
                 continue
             kernel = _kernel_of(sequence)
             (target / "blur").mkdir(parents=True, exist_ok=True)
-            if not (target / "sharp").exists():
-                (target / "sharp").symlink_to((sequence / "sharp").resolve())
+            _link_sharp(sequence, target)
             for frame in sorted((sequence / "blur").glob("*.png")):
                 write_image(target / "blur" / frame.name, wiener_frame(read_image(frame), kernel, noise_to_signal))
             (target / "synth.json").write_text((sequence / "synth.json").read_text())
@@ -156,9 +164,16 @@ def main() -> None:
     score = commands.add_parser("wiener", help="Wiener deconvolution of a line-kernel set's test frames")
     score.add_argument("root", type=Path, help="a set made by `sets`")
     score.add_argument("--noise-to-signal", type=float, default=0.01)
-    score.add_argument("--frames", type=int, default=8, help="middle frames scored per sequence (as vdeblur eval)")
+    score.add_argument("--frames", type=int, default=8,
+                       help="middle frames scored per sequence (the validation sequences have 8, all of which "
+                            "vdeblur eval scores)")
     score.add_argument("--wiener-output", type=Path, help="also write the deconvolved frames as a set here")
     args = parser.parse_args()
+    root = args.source if args.command == "sets" else args.root
+    if not any(_sequences(root, split) for split in SPLITS):
+        parser.error(f"{root} has no sequences (train/ or test/ folders of sequences with sharp/ frames)")
+    if args.command == "wiener" and (args.frames < 1 or args.noise_to_signal <= 0):
+        parser.error("--frames must be 1 or more and --noise-to-signal positive")
     if args.command == "sets":
         make_sets(args.source, args.output, args.kernel)
     else:

@@ -56,15 +56,26 @@ def test_fourier_branch_adds_nothing_when_new_and_mixes_each_frequency_like_nump
     x = torch.randn(2, 3, 6, 7)  # an odd width: the inverse transform must restore it
     assert not branch(x).any()
     nn.init.normal_(branch.mix2.weight, std=0.3)
-    nn.init.normal_(branch.mix2.bias, std=0.1)
     # numpy's FFT, float64 and the 1×1 convolutions as matrix products over channels: an independent reference.
     spectrum = np.fft.rfft2(x.double().numpy(), norm="ortho")
     parts = np.concatenate([spectrum.real, spectrum.imag], axis=1)
 
     def mix(conv: nn.Conv2d, v: np.ndarray) -> np.ndarray:
-        weight, bias = conv.weight[:, :, 0, 0].double().numpy(), conv.bias.double().numpy()
-        return np.einsum("oc,bchw->bohw", weight, v) + bias[None, :, None, None]
+        return np.einsum("oc,bchw->bohw", conv.weight[:, :, 0, 0].double().numpy(), v)
 
-    mixed = mix(branch.mix2, np.maximum(mix(branch.mix1, parts), 0.0))
+    hidden = np.maximum(mix(branch.mix1, parts), 0.0)
+    mixed = mix(branch.mix2, hidden - hidden.mean(axis=(2, 3), keepdims=True))
     expected = np.fft.irfft2(mixed[:, :3] + 1j * mixed[:, 3:], s=(6, 7), norm="ortho")
     torch.testing.assert_close(branch(x), torch.from_numpy(expected).float(), rtol=1e-4, atol=1e-5)
+
+
+@torch.no_grad()
+def test_fourier_branch_output_does_not_grow_with_the_map() -> None:
+    # A value common to every frequency bin inverts to a spike at pixel (0, 0) of height ∝ √(H·W); crops in
+    # training and whole frames at inference would then see different outputs.
+    torch.manual_seed(0)
+    branch = FourierBranch(4)
+    nn.init.normal_(branch.mix2.weight, std=0.3)
+    assert not branch(torch.zeros(1, 4, 64, 64)).any()
+    peaks = [branch(torch.randn(1, 4, size, size)).abs().max().item() for size in (16, 64, 256)]
+    assert max(peaks) < 2 * min(peaks), peaks

@@ -151,7 +151,8 @@ class STANet(nn.Module):
         detail_scale: the detail branch's scale divisor (1: full resolution; it must divide ``unshuffle``).
         fourier_levels: levels whose encoder and decoder units are each followed by a residual
             :class:`FourierBranch` (channels mixed frequency by frequency); its term starts at zero, so a model
-            grown by it from trained weights computes what they did.
+            grown by it from trained weights computes what they did. The branch spans the whole map, so such a
+            model's output in tiles differs from its whole-frame output.
 
     Shape:
         - clip: ``(B, T, 3, H, W)``, any H and W (padded inside, cropped back).
