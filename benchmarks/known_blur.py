@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -105,23 +106,35 @@ def _link_sharp(sequence: Path, target: Path) -> None:
         link.symlink_to((sequence / "sharp").resolve())
 
 
-def make_sets(source: Path, output: Path, kind: str) -> None:
-    """Blur every sequence of ``source``'s splits again with a line kernel into ``output`` (sharp frames
-    linked); sequences already written are kept, so an interrupted run resumes."""
+def _write_set(source: Path, output: Path, label: str, frames_from: str,
+               restyle: Callable[[Path], tuple[Callable[[np.ndarray], np.ndarray], str]]) -> None:
+    """Write every sequence of ``source``'s splits into ``output``: its ``frames_from`` frames through the function
+    ``restyle(sequence)`` gives as ``blur`` frames, its sharp frames linked, and the ``synth.json`` text it gives
+    written last, which marks the sequence done, so that an interrupted run resumes."""
     for split in SPLITS:
-        for sequence in tqdm(_sequences(source, split), desc=f"{kind} {split}", unit="seq"):
+        for sequence in tqdm(_sequences(source, split), desc=f"{label} {split}", unit="seq"):
             target = output / split / sequence.name
             if (target / "synth.json").exists():
                 continue
-            length, angle = sequence_kernel(sequence.name, kind)
-            kernel = line_kernel(length, angle)
+            apply, metadata = restyle(sequence)
             (target / "blur").mkdir(parents=True, exist_ok=True)
             _link_sharp(sequence, target)
-            for frame in sorted((sequence / "sharp").glob("*.png")):
-                write_image(target / "blur" / frame.name, blur_frame(read_image(frame), kernel))
-            metadata = json.loads((sequence / "synth.json").read_text())
-            metadata.update(blur=length, kernel={"kind": "line", "length": length, "angle": angle})
-            (target / "synth.json").write_text(json.dumps(metadata, indent=1))  # last: marks the sequence done
+            for frame in sorted((sequence / frames_from).glob("*.png")):
+                write_image(target / "blur" / frame.name, apply(read_image(frame)))
+            (target / "synth.json").write_text(metadata)
+
+
+def make_sets(source: Path, output: Path, kind: str) -> None:
+    """Blur every sequence of ``source``'s splits again with a line kernel into ``output``."""
+
+    def restyle(sequence: Path) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
+        length, angle = sequence_kernel(sequence.name, kind)
+        kernel = line_kernel(length, angle)
+        metadata = json.loads((sequence / "synth.json").read_text())
+        metadata.update(blur=length, kernel={"kind": "line", "length": length, "angle": angle})
+        return (lambda image: blur_frame(image, kernel)), json.dumps(metadata, indent=1)
+
+    _write_set(source, output, kind, "sharp", restyle)
 
 
 def score_wiener(root: Path, noise_to_signal: float, frames_per_sequence: int, output: Path | None) -> None:
@@ -141,17 +154,12 @@ def score_wiener(root: Path, noise_to_signal: float, frames_per_sequence: int, o
           f"(noise-to-signal {noise_to_signal:g}) {np.mean(restored):.2f} dB")
     if output is None:
         return
-    for split in SPLITS:
-        for sequence in tqdm(_sequences(root, split), desc=f"write {split}", unit="seq"):
-            target = output / split / sequence.name
-            if (target / "synth.json").exists():
-                continue
-            kernel = _kernel_of(sequence)
-            (target / "blur").mkdir(parents=True, exist_ok=True)
-            _link_sharp(sequence, target)
-            for frame in sorted((sequence / "blur").glob("*.png")):
-                write_image(target / "blur" / frame.name, wiener_frame(read_image(frame), kernel, noise_to_signal))
-            (target / "synth.json").write_text((sequence / "synth.json").read_text())
+
+    def restyle(sequence: Path) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
+        kernel = _kernel_of(sequence)
+        return (lambda image: wiener_frame(image, kernel, noise_to_signal)), (sequence / "synth.json").read_text()
+
+    _write_set(root, output, "write", "blur", restyle)
 
 
 def main() -> None:
