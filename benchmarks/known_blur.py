@@ -16,9 +16,14 @@ is known exactly, against which a trained model's gain can be read (BENCHMARKS.m
 blur"). ``--wiener-output`` writes those deconvolved frames as a set of their own (``blur`` holds them), so a
 model can be trained to refine them.
 
+``front`` scores a model's learnt deconvolution front (``STANet(deconv_kernel=...)``) alone on the test frames of
+any set, against the blurry input; on a line-kernel set it also compares the kernel the front estimates for the
+middle tile of each frame with the true one (length and direction from the kernels' second moments).
+
 Usage:
     python benchmarks/known_blur.py sets /work/data/vdeblur-train-clean /work/data/known-fixed --kernel fixed
     python benchmarks/known_blur.py wiener /work/data/known-fixed
+    python benchmarks/known_blur.py front /work/data/known-fixed --model runs/deconv/best.safetensors
 """
 
 from __future__ import annotations
@@ -33,7 +38,11 @@ import cv2
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio
 from skimage.restoration import wiener
+import torch
 from tqdm import tqdm
+
+from vdeblur.checkpoint import load_model
+from vdeblur.models.layers.deconvolution import srgb_to_linear as srgb_to_linear_torch
 
 from vdeblur.io.images import read_image, write_image
 from vdeblur.synth.color import linear_to_srgb, srgb_to_linear
@@ -143,9 +152,7 @@ def score_wiener(root: Path, noise_to_signal: float, frames_per_sequence: int, o
     inputs, restored = [], []
     for sequence in tqdm(_sequences(root, "test"), desc="wiener", unit="seq"):
         kernel = _kernel_of(sequence)
-        frames = sorted((sequence / "blur").glob("*.png"))
-        middle = len(frames) // 2
-        for frame in frames[max(middle - frames_per_sequence // 2, 0):][:frames_per_sequence]:
+        for frame in _middle_frames(sequence, frames_per_sequence):
             blurry, sharp = read_image(frame), read_image(sequence / "sharp" / frame.name)
             inputs.append(peak_signal_noise_ratio(sharp, blurry, data_range=1.0))
             deconvolved = wiener_frame(blurry, kernel, noise_to_signal).astype(np.float32)
@@ -162,6 +169,61 @@ def score_wiener(root: Path, noise_to_signal: float, frames_per_sequence: int, o
     _write_set(root, output, "write", "blur", restyle)
 
 
+def _middle_frames(sequence: Path, count: int) -> list[Path]:
+    """The ``count`` middle blurry frames of a sequence (all of the 8 of a validation sequence)."""
+    frames = sorted((sequence / "blur").glob("*.png"))
+    middle = len(frames) // 2
+    return frames[max(middle - count // 2, 0):][:count]
+
+
+def kernel_shape(kernel: np.ndarray) -> tuple[float, float]:
+    """``(length, angle)`` of a blur kernel from its second moments: the length of a uniform line of the same
+    variance along the principal axis (variance L²/12), and that axis in degrees counter-clockwise from x."""
+    ys, xs = np.mgrid[: kernel.shape[0], : kernel.shape[1]]
+    weights = kernel / kernel.sum()
+    mx, my = (weights * xs).sum(), (weights * ys).sum()
+    dx, dy = xs - mx, -(ys - my)  # y up, as line_kernel's angle
+    covariance = np.array([[(weights * dx * dx).sum(), (weights * dx * dy).sum()],
+                           [(weights * dx * dy).sum(), (weights * dy * dy).sum()]])
+    values, vectors = np.linalg.eigh(covariance)
+    major = vectors[:, 1]
+    return float(np.sqrt(12 * values[1])), float(np.degrees(np.arctan2(major[1], major[0])) % 180)
+
+
+def score_front(root: Path, weights: Path, frames_per_sequence: int) -> None:
+    """PSNR of a model's deconvolution front alone on a set's test frames, and on a line-kernel set the shape of
+    the kernel it estimates for each frame's middle tile against the true kernel's."""
+    model = load_model(weights).eval()
+    front = getattr(model, "front", None)
+    if front is None:
+        raise SystemExit(f"{weights} has no deconvolution front (train it with model.kwargs.deconv_kernel).")
+    inputs, restored = [], []
+    for sequence in _sequences(root, "test"):
+        recorded = json.loads((sequence / "synth.json").read_text()).get("kernel") if (
+            sequence / "synth.json").is_file() else None
+        shapes = []
+        for frame in tqdm(_middle_frames(sequence, frames_per_sequence), desc=sequence.name, unit="frame"):
+            blurry, sharp = read_image(frame), read_image(sequence / "sharp" / frame.name)
+            tensor = torch.from_numpy(blurry).permute(2, 0, 1)[None]
+            with torch.no_grad():
+                deconvolved = front(tensor)[0].permute(1, 2, 0).numpy()
+                height, width = blurry.shape[:2]
+                size = min(front.tile, height, width)
+                top, left = (height - size) // 2, (width - size) // 2
+                grey = srgb_to_linear_torch(tensor[0, :, top : top + size, left : left + size]).mean(0)[None]
+                kernel, _ = front.estimator(grey)
+            inputs.append(peak_signal_noise_ratio(sharp, blurry, data_range=1.0))
+            restored.append(peak_signal_noise_ratio(sharp, deconvolved, data_range=1.0))
+            shapes.append(kernel_shape(kernel[0].numpy()))
+        if recorded is not None:
+            true_length, true_angle = kernel_shape(line_kernel(recorded["length"], recorded["angle"]))
+            lengths, angles = np.array(shapes).T
+            print(f"{sequence.name}: true kernel {true_length:.1f} px at {true_angle:.0f} deg; estimated (median "
+                  f"of {len(shapes)} frames) {np.median(lengths):.1f} px at {np.median(angles):.0f} deg")
+    print(f"{root}: {len(inputs)} test frames, input {np.mean(inputs):.2f} dB, the front alone "
+          f"{np.mean(restored):.2f} dB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -176,16 +238,24 @@ def main() -> None:
                        help="middle frames scored per sequence (the validation sequences have 8, all of which "
                             "vdeblur eval scores)")
     score.add_argument("--wiener-output", type=Path, help="also write the deconvolved frames as a set here")
+    front = commands.add_parser("front", help="score a model's deconvolution front alone on a set's test frames")
+    front.add_argument("root", type=Path, help="a set in GOPRO layout")
+    front.add_argument("--model", type=Path, required=True, help="weights of a model with a deconvolution front")
+    front.add_argument("--frames", type=int, default=8, help="middle frames scored per sequence")
     args = parser.parse_args()
     root = args.source if args.command == "sets" else args.root
     if not any(_sequences(root, split) for split in SPLITS):
         parser.error(f"{root} has no sequences (train/ or test/ folders of sequences with sharp/ frames)")
     if args.command == "wiener" and (args.frames < 1 or args.noise_to_signal <= 0):
         parser.error("--frames must be 1 or more and --noise-to-signal positive")
+    if args.command == "front" and args.frames < 1:
+        parser.error("--frames must be 1 or more")
     if args.command == "sets":
         make_sets(args.source, args.output, args.kernel)
-    else:
+    elif args.command == "wiener":
         score_wiener(args.root, args.noise_to_signal, args.frames, args.wiener_output)
+    else:
+        score_front(args.root, args.model, args.frames)
 
 
 if __name__ == "__main__":

@@ -133,6 +133,28 @@ def test_fourier_branches_stream_and_train_every_parameter() -> None:
     _check_grown_model_streams_and_trains(model)
 
 
+def test_a_deconvolution_front_streams_trains_and_is_the_decoders_base() -> None:
+    model = create_model("sta-fast", width=(8, 8, 8), growth=(4, 4, 4), deconv_kernel=5, deconv_tile=16)
+    clip = _check_grown_model_streams_and_trains(model)
+    with torch.no_grad():
+        # With the decoder's residual zeroed, the output is the front's deconvolution of the reference frame.
+        model.head[0].weight.zero_()
+        model.head[0].bias.zero_()
+        torch.testing.assert_close(model(clip), model.front(clip[:, 1]), rtol=1e-6, atol=1e-6)
+
+
+def test_a_frozen_front_keeps_its_weights_through_a_training_step() -> None:
+    model = create_model("sta-fast", width=(8, 8, 8), growth=(4, 4, 4), deconv_kernel=5, deconv_tile=16,
+                         deconv_frozen=True)
+    before = {k: v.clone() for k, v in model.front.state_dict().items()}
+    optimiser = torch.optim.AdamW(model.parameters(), weight_decay=0.1)  # as the trainer builds it
+    clip = torch.rand(1, 3, 3, 32, 48)
+    (model(clip) - clip[:, 1]).square().mean().backward()
+    optimiser.step()
+    assert all(torch.equal(before[k], v) for k, v in model.front.state_dict().items())
+    assert model.head[0].weight.grad is not None
+
+
 def test_sta_paper_is_factorized_attention_only() -> None:
     model = create_model("sta-paper")
     assert model.model_kwargs == {
@@ -140,7 +162,7 @@ def test_sta_paper_is_factorized_attention_only() -> None:
         "attention_levels": [1, 2], "local_fusion_levels": [], "unshuffle": 1, "block": "rdb", "num_blocks": 1,
         "decoder_num_blocks": None, "attention_window": 0, "attention_norm": False,
         "attention_temperature": 0.0, "detail_width": 0, "detail_blocks": 2, "detail_scale": 1,
-        "fourier_levels": [],
+        "fourier_levels": [], "deconv_kernel": 0, "deconv_tile": 128, "deconv_frozen": False,
     }
     assert not any(fusion.local is not None for fusion in model.fusions)
 

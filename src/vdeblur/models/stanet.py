@@ -21,6 +21,7 @@ from vdeblur.models.layers import (
     LocalFusion,
     NAFStack,
     ResidualDenseBlock,
+    WienerFront,
     check_clip,
     check_frame,
     check_sizes,
@@ -153,6 +154,13 @@ class STANet(nn.Module):
             :class:`FourierBranch` (channels mixed frequency by frequency); its term starts at zero, so a model
             grown by it from trained weights computes what they did. The branch spans the whole map, so such a
             model's output in tiles differs from its whole-frame output.
+        deconv_kernel: 0, none; k > 0: a :class:`WienerFront` estimates a blur kernel of k×k pixels per tile of
+            each frame and deconvolves the frame by it; the encoder reads the blurry and the deconvolved frame
+            side by side, and the decoder's residual is added to the deconvolved reference frame.
+        deconv_tile: the front's tile size (its estimates see this many pixels; best the training crop's size).
+        deconv_frozen: the front keeps the weights it is given (a pretrained estimator) instead of training with
+            the network: through the restoration loss alone, a pretrained estimator drifts to shorter, safer
+            kernels (BENCHMARKS.md, "A learnt blind deconvolution front").
 
     Shape:
         - clip: ``(B, T, 3, H, W)``, any H and W (padded inside, cropped back).
@@ -188,6 +196,9 @@ class STANet(nn.Module):
         detail_blocks: int = 2,
         detail_scale: int = 1,
         fourier_levels: Sequence[int] = (),
+        deconv_kernel: int = 0,
+        deconv_tile: int = 128,
+        deconv_frozen: bool = False,
     ) -> None:
         super().__init__()
         if num_frames < 1 or num_frames % 2 == 0:
@@ -217,8 +228,13 @@ class STANet(nn.Module):
         else:
             widths = list(_per_level(width, "width"))
 
+        check_sizes(minimum=0, deconv_kernel=deconv_kernel)
+        self.front = WienerFront(deconv_kernel, deconv_tile) if deconv_kernel else None
+        if self.front is not None and deconv_frozen:
+            self.front.requires_grad_(False)
+        inputs = 6 if self.front is not None else 3
         self.stem = nn.Sequential(
-            nn.PixelUnshuffle(unshuffle), nn.Conv2d(3 * unshuffle**2, widths[0], kernel_size=3, padding=1)
+            nn.PixelUnshuffle(unshuffle), nn.Conv2d(inputs * unshuffle**2, widths[0], kernel_size=3, padding=1)
         )
         self.downs = nn.ModuleList(
             nn.Conv2d(widths[level - 1], widths[level], kernel_size=3, stride=2, padding=1)
@@ -273,14 +289,16 @@ class STANet(nn.Module):
 
         Returns:
             A tuple of ``(B, C_l, H / (unshuffle·2^l), W / (unshuffle·2^l))`` tensors, l = 0, 1, 2, where C_l is
-            level l's width.
+            level l's width; with a deconvolution front, the deconvolved frame ``(B, 3, H, W)`` follows them.
         """
         check_frame(frame, size_multiple=self.size_multiple)
-        features = [self._unit(self.encoder_blocks, self.encoder_fourier, 0, self.stem(frame))]
+        deconvolved = self.front(frame) if self.front is not None else None
+        stem_input = frame if deconvolved is None else torch.cat([frame, deconvolved], dim=1)
+        features = [self._unit(self.encoder_blocks, self.encoder_fourier, 0, self.stem(stem_input))]
         for level in range(1, NUM_LEVELS):
             down = self.downs[level - 1](features[-1])
             features.append(self._unit(self.encoder_blocks, self.encoder_fourier, level, down))
-        return tuple(features)
+        return tuple(features) if deconvolved is None else (*features, deconvolved)
 
     @staticmethod
     def _unit(units: nn.ModuleList, fourier: nn.ModuleDict, level: int, x: torch.Tensor) -> torch.Tensor:
@@ -303,7 +321,7 @@ class STANet(nn.Module):
             raise ValueError(f"expected features of {self.num_frames} frames, got {len(features)}")
         ref = self.num_frames // 2
         fused = [fusion([frame[level] for frame in features], ref) for level, fusion in enumerate(self.fusions)]
-        return self._decode(fused, reference_frame)
+        return self._decode(fused, reference_frame if self.front is None else features[ref][NUM_LEVELS])
 
     def _decode(self, fused: list[torch.Tensor], reference_frame: torch.Tensor) -> torch.Tensor:
         y = self._unit(self.decoder_blocks, self.decoder_fourier, NUM_LEVELS - 1, fused[-1])
@@ -331,9 +349,10 @@ class STANet(nn.Module):
         ref = self.num_frames // 2
         fused = [
             fusion(features.reshape(batch, frames, *features.shape[1:]), ref)
-            for fusion, features in zip(self.fusions, per_level, strict=True)
+            for fusion, features in zip(self.fusions, per_level[:NUM_LEVELS], strict=True)
         ]
-        out = self._decode(fused, padded[:, ref])
+        base = padded if self.front is None else per_level[NUM_LEVELS].reshape(padded.shape)
+        out = self._decode(fused, base[:, ref])
         return out[..., :height, :width]
 
     def _restore_still(self, frame: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,236 @@
+"""A learnt blind deconvolution front: estimate a blur kernel per tile, undo it with a Wiener filter.
+
+Issue 15's measurements (BENCHMARKS.md, "Known blur against unknown blur") found that the networks learn one given
+deconvolution quickly, and clean up after a Wiener filter by the true kernel to +3.6 dB, but do not learn to find
+the blur and invert it themselves. This front supplies that step explicitly: a small network reads the blur from
+the autocorrelation of a tile's gradients (natural images have nearly white gradients, so their autocorrelation
+is about the kernel's own autocorrelation: a line blur of length L shows as a ridge of length 2L along its
+direction), predicts a kernel, and a Wiener filter in linear light deconvolves the tile by it.
+
+Everything is differentiable, but trained through the restoration loss alone the estimator does not learn to find
+the kernel in the time of a CPU run (BENCHMARKS.md, "A learnt blind deconvolution front"): it is pretrained on
+frames blurred by known kernels first (``benchmarks/front_pretrain.py``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vdeblur.errors import ConfigError
+
+
+def srgb_to_linear(x: torch.Tensor) -> torch.Tensor:
+    """The sRGB decoding curve (IEC 61966-2-1), for values in [0, 1]."""
+    x = x.clamp(0.0, 1.0)
+    return torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055).clamp_min(1e-8) ** 2.4)
+
+
+def linear_to_srgb(x: torch.Tensor) -> torch.Tensor:
+    """The sRGB encoding curve; values are clipped to [0, 1] first (a deconvolution overshoots)."""
+    x = x.clamp(0.0, 1.0)
+    return torch.where(x <= 0.0031308, 12.92 * x, 1.055 * x.clamp_min(1e-8) ** (1 / 2.4) - 0.055)
+
+
+def gradient_autocorrelation(grey: torch.Tensor, radius: int) -> torch.Tensor:
+    """Autocorrelations of the horizontal and vertical differences of ``grey`` at lags up to ``radius``.
+
+    Each is the sum over the tile of ``g(p) · g(p + lag)`` (no wrap-around: the FFT is zero-padded), divided by
+    its value at lag zero, so that it reads the same for a dim and a bright tile.
+
+    Shape:
+        - grey: ``(N, H, W)``
+        - output: ``(N, 2, 2·radius + 1, 2·radius + 1)``, lag ``(dy, dx)`` at index ``(radius + dy, radius + dx)``.
+    """
+    gx = grey[:, :, 1:] - grey[:, :, :-1]
+    gy = grey[:, 1:, :] - grey[:, :-1, :]
+    maps = []
+    for g in (gx, gy):
+        height, width = g.shape[-2:]
+        size = (fft_size(height + radius + 1), fft_size(width + radius + 1))  # no lag ≤ radius wraps round
+        spectrum = torch.fft.rfft2(g - g.mean(dim=(-2, -1), keepdim=True), s=size)
+        correlation = torch.fft.irfft2(spectrum.real**2 + spectrum.imag**2, s=size)
+        window = torch.roll(correlation, shifts=(radius, radius), dims=(-2, -1))[..., : 2 * radius + 1, : 2 * radius + 1]
+        maps.append(window / window[..., radius : radius + 1, radius : radius + 1].clamp_min(1e-12))
+    return torch.stack(maps, dim=1)
+
+
+def wiener_deconvolve(tiles: torch.Tensor, kernels: torch.Tensor, noise_to_signal: torch.Tensor) -> torch.Tensor:
+    """Deconvolve each tile by its kernel: ``X = conj(K) · B / (|K|² + nsr)`` over the tile's periodic spectrum.
+
+    The kernel's centre sits at pixel (0, 0), so the output is aligned with the input; callers pad the tiles
+    with context and crop it off, since the filter treats each tile as periodic.
+
+    Shape:
+        - tiles: ``(N, C, H, W)``
+        - kernels: ``(N, k, k)``, k odd and at most H and W
+        - noise_to_signal: ``(N,)``, positive
+        - output: ``(N, C, H, W)``
+    """
+    height, width = tiles.shape[-2:]
+    size = kernels.shape[-1]
+    padded = F.pad(kernels, (0, width - size, 0, height - size))
+    padded = torch.roll(padded, shifts=(-(size // 2), -(size // 2)), dims=(-2, -1))
+    transfer = torch.fft.rfft2(padded).unsqueeze(1)
+    blurred = torch.fft.rfft2(tiles)
+    power = transfer.real**2 + transfer.imag**2
+    restored = transfer.conj() * blurred / (power + noise_to_signal.view(-1, 1, 1, 1))
+    return torch.fft.irfft2(restored, s=(height, width))
+
+
+def taper_margin(tiles: torch.Tensor, margin: int) -> torch.Tensor:
+    """Fade the outer ``margin`` pixels of each tile to its mean with raised-cosine ramps.
+
+    The Wiener filter treats a tile as periodic, and the jump between its opposite edges rings through the whole
+    tile wherever the blur's spectrum is near zero; a tile that fades to a constant has no jump. (Measured on a
+    15-pixel line blur: the error of 128-pixel tiles with 42 pixels of context falls from 0.059 to 0.016 at a
+    noise-to-signal ratio of 0.001.)
+
+    Shape:
+        - tiles: ``(N, C, H, W)``, H and W greater than ``2 · margin``
+        - output: ``(N, C, H, W)``
+    """
+    ramp = 0.5 - 0.5 * torch.cos(torch.pi * (torch.arange(margin, device=tiles.device, dtype=tiles.dtype) + 0.5) / margin)
+
+    def window(length: int) -> torch.Tensor:
+        flat = torch.ones(length - 2 * margin, device=tiles.device, dtype=tiles.dtype)
+        return torch.cat([ramp, flat, ramp.flip(0)])
+
+    mean = tiles.mean(dim=(-2, -1), keepdim=True)
+    return mean + (tiles - mean) * torch.outer(window(tiles.shape[-2]), window(tiles.shape[-1]))
+
+
+def fft_size(length: int) -> int:
+    """The least size ≥ ``length`` with no prime factor above 5, where FFTs are fast (212 = 4 · 53 takes 1.6×
+    the time of 216)."""
+    size = length
+    while True:
+        rest = size
+        for prime in (2, 3, 5):
+            while rest % prime == 0:
+                rest //= prime
+        if rest == 1:
+            return size
+        size += 1
+
+
+def tile_starts(length: int, tile: int) -> list[int]:
+    """Starts of windows of ``tile`` pixels at half-tile steps covering ``[0, length)``, the last flush with the
+    end; one window of the whole length when it is no longer than a tile."""
+    if length <= tile:
+        return [0]
+    starts = list(range(0, length - tile + 1, tile // 2))
+    return starts if starts[-1] == length - tile else [*starts, length - tile]
+
+
+class KernelEstimator(nn.Module):
+    """Gradient autocorrelations of tiles → a blur kernel (non-negative, sum 1) and a noise-to-signal ratio each.
+
+    Dilated convolutions read the autocorrelation map (a ridge of twice the blur's length), its centre is cropped
+    to the kernel's size, and a softmax over the kernel's pixels keeps it a blur. A learnt prior on the logits
+    starts the kernel near a delta, so that the filter starts near the identity.
+
+    Shape:
+        - grey: ``(N, H, W)`` linear tiles
+        - output: ``((N, k, k), (N,))``
+    """
+
+    def __init__(self, kernel_size: int, width: int = 32) -> None:
+        super().__init__()
+        if kernel_size < 3 or kernel_size % 2 == 0:
+            raise ConfigError(f"deconv_kernel must be an odd size of at least 3, got {kernel_size}")
+        self.kernel_size = kernel_size
+        layers: list[nn.Module] = [nn.Conv2d(2, width, 3, padding=1), nn.GELU()]
+        # Dilations to a receptive field of 65 lags: the kernel's pixel at an offset r reads the ridge's end at 2r.
+        for dilation in (2, 4, 8, 16, 1):
+            layers += [nn.Conv2d(width, width, 3, padding=dilation, dilation=dilation), nn.GELU()]
+        self.body = nn.Sequential(*layers)
+        self.to_logits = nn.Conv2d(width, 1, 1)
+        nn.init.zeros_(self.to_logits.weight)
+        nn.init.zeros_(self.to_logits.bias)
+        prior = torch.zeros(kernel_size, kernel_size)
+        # The centre holds 90 % of the initial kernel's mass: the filter starts close to the identity, so a new
+        # front passes the frame on nearly as it is. (Adam's normalised steps move the small logits all the same.)
+        prior[kernel_size // 2, kernel_size // 2] = math.log(9.0 * (kernel_size**2 - 1))
+        self.prior = nn.Parameter(prior)
+        self.to_noise = nn.Linear(width, 1)
+        nn.init.zeros_(self.to_noise.weight)
+        nn.init.constant_(self.to_noise.bias, math.log(1e-2))
+
+    def forward(self, grey: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Kernels and noise-to-signal ratios of the tiles; see the class docstring for shapes."""
+        radius = self.kernel_size - 1
+        features = self.body(gradient_autocorrelation(grey, radius))
+        start = radius - self.kernel_size // 2
+        centre = features[..., start : start + self.kernel_size, start : start + self.kernel_size]
+        logits = self.to_logits(centre)[:, 0] + self.prior
+        kernels = torch.softmax(logits.flatten(1), dim=1).view_as(logits)
+        noise_to_signal = torch.exp(self.to_noise(features.mean(dim=(-2, -1)))[:, 0]).clamp(1e-5, 1.0)
+        return kernels, noise_to_signal
+
+
+class WienerFront(nn.Module):
+    """Deblur a frame by tiles: a kernel per tile (`KernelEstimator`), a Wiener filter by it in linear light, and
+    the tiles blended with Hann windows at half-tile overlaps.
+
+    Each tile's kernel is read from its ``tile × tile`` pixels alone, the size of a training crop, so a frame
+    larger than the crops is deconvolved as its crops would be (the estimate sees no more than in training, as
+    NAFNet's TLC does for its pooling). Each tile is filtered with ``2 · kernel_size`` pixels of context around it
+    (reflected at the frame's borders), faded to the tile's mean (`taper_margin`), to keep the filter's
+    wrap-around out of it. The front runs in float32
+    (CPU FFTs take no bf16).
+
+    Args:
+        kernel_size: odd size of the estimated kernels; the longest blur it can undo, in pixels.
+        tile: window size of the estimates.
+
+    Shape:
+        - frame: ``(B, 3, H, W)`` sRGB in [0, 1]
+        - output: ``(B, 3, H, W)`` sRGB in [0, 1]
+    """
+
+    def __init__(self, kernel_size: int, tile: int = 128) -> None:
+        super().__init__()
+        if tile < 2 * kernel_size:
+            raise ConfigError(f"deconv_tile must be at least twice deconv_kernel ({2 * kernel_size}), got {tile}")
+        self.tile = tile
+        self.estimator = KernelEstimator(kernel_size)
+
+    def forward(self, frame: torch.Tensor) -> torch.Tensor:
+        """The deconvolved frame; see the class docstring for shapes."""
+        dtype = frame.dtype
+        with torch.autocast(device_type=frame.device.type, enabled=False):
+            linear = srgb_to_linear(frame.float())
+            batch, channels, height, width = linear.shape
+            tile_h, tile_w = min(self.tile, height), min(self.tile, width)
+            ys, xs = tile_starts(height, tile_h), tile_starts(width, tile_w)
+            margin = 2 * self.estimator.kernel_size
+            # Reflection needs a frame larger than the margin; a smaller one repeats its edge pixels.
+            mode = "reflect" if margin < min(height, width) else "replicate"
+            context = F.pad(linear, (margin,) * 4, mode=mode)
+            tiles = torch.stack([linear[..., y : y + tile_h, x : x + tile_w] for y in ys for x in xs], dim=1)
+            padded = torch.stack(
+                [context[..., y : y + tile_h + 2 * margin, x : x + tile_w + 2 * margin] for y in ys for x in xs], dim=1
+            )
+            kernels, noise = self.estimator(tiles.mean(dim=2).flatten(0, 1))
+            tapered = taper_margin(padded.flatten(0, 1), margin)
+            # A tile faded to its mean extends by that mean to a size with fast FFTs.
+            size = tapered.shape[-2:]
+            mean = tapered.mean(dim=(-2, -1), keepdim=True)
+            extended = F.pad(tapered - mean, (0, fft_size(size[1]) - size[1], 0, fft_size(size[0]) - size[0])) + mean
+            restored = wiener_deconvolve(extended, kernels, noise)
+            restored = restored[..., margin : margin + tile_h, margin : margin + tile_w].unflatten(0, (batch, -1))
+            # Hann weights (with a floor, so the frame's borders, covered by one tile's edge, keep a weight).
+            weight = torch.outer(
+                torch.hann_window(tile_h, periodic=False, device=frame.device) + 1e-3,
+                torch.hann_window(tile_w, periodic=False, device=frame.device) + 1e-3,
+            )
+            total = linear.new_zeros(batch, channels, height, width)
+            weights = linear.new_zeros(1, 1, height, width)
+            for index, (y, x) in enumerate((y, x) for y in ys for x in xs):
+                total[..., y : y + tile_h, x : x + tile_w] += restored[:, index] * weight
+                weights[..., y : y + tile_h, x : x + tile_w] += weight
+            return linear_to_srgb(total / weights).to(dtype)
