@@ -18,7 +18,7 @@ model can be trained to refine them.
 
 ``front`` scores a model's learnt deconvolution front (``STANet(deconv_kernel=...)``) alone on the test frames of
 any set, against the blurry input; on a line-kernel set it also compares the kernel the front estimates for the
-middle tile of each frame with the true one (length and direction from the kernels' second moments).
+frame's centred tile-sized crop with the true one (length and direction from the kernels' second moments).
 
 Usage:
     python benchmarks/known_blur.py sets /work/data/vdeblur-train-clean /work/data/known-fixed --kernel fixed
@@ -36,15 +36,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 from skimage.metrics import peak_signal_noise_ratio
 from skimage.restoration import wiener
-import torch
 from tqdm import tqdm
 
 from vdeblur.checkpoint import load_model
-from vdeblur.models.layers.deconvolution import srgb_to_linear as srgb_to_linear_torch
-
 from vdeblur.io.images import read_image, write_image
+from vdeblur.models.layers.deconvolution import srgb_to_linear as srgb_to_linear_torch
 from vdeblur.synth.color import linear_to_srgb, srgb_to_linear
 
 FIXED_KERNEL = (11.0, 30.0)  # length in pixels, direction in degrees (counter-clockwise from the x axis)
@@ -101,9 +100,14 @@ def _sequences(root: Path, split: str) -> list[Path]:
     return sorted(p for p in folder.iterdir() if (p / "sharp").is_dir()) if folder.is_dir() else []
 
 
-def _kernel_of(sequence: Path) -> np.ndarray:
+def _recorded_kernel(sequence: Path) -> dict | None:
+    """The line kernel a sequence's ``synth.json`` records (``length``, ``angle``), or None."""
     path = sequence / "synth.json"
-    recorded = json.loads(path.read_text()).get("kernel") if path.is_file() else None
+    return json.loads(path.read_text()).get("kernel") if path.is_file() else None
+
+
+def _kernel_of(sequence: Path) -> np.ndarray:
+    recorded = _recorded_kernel(sequence)
     if recorded is None:
         raise SystemExit(f"{sequence} records no line kernel in synth.json; make the set with `known_blur.py sets`.")
     return line_kernel(recorded["length"], recorded["angle"])
@@ -192,15 +196,14 @@ def kernel_shape(kernel: np.ndarray) -> tuple[float, float]:
 
 def score_front(root: Path, weights: Path, frames_per_sequence: int) -> None:
     """PSNR of a model's deconvolution front alone on a set's test frames, and on a line-kernel set the shape of
-    the kernel it estimates for each frame's middle tile against the true kernel's."""
+    the kernel it estimates for each frame's centred tile-sized crop against the true kernel's."""
     model = load_model(weights).eval()
     front = getattr(model, "front", None)
     if front is None:
         raise SystemExit(f"{weights} has no deconvolution front (train it with model.kwargs.deconv_kernel).")
     inputs, restored = [], []
     for sequence in _sequences(root, "test"):
-        recorded = json.loads((sequence / "synth.json").read_text()).get("kernel") if (
-            sequence / "synth.json").is_file() else None
+        recorded = _recorded_kernel(sequence)
         shapes = []
         for frame in tqdm(_middle_frames(sequence, frames_per_sequence), desc=sequence.name, unit="frame"):
             blurry, sharp = read_image(frame), read_image(sequence / "sharp" / frame.name)
@@ -218,8 +221,11 @@ def score_front(root: Path, weights: Path, frames_per_sequence: int) -> None:
         if recorded is not None:
             true_length, true_angle = kernel_shape(line_kernel(recorded["length"], recorded["angle"]))
             lengths, angles = np.array(shapes).T
+            # Directions wrap at 180°: the mean of the doubled angles, halved (178° and 2° give 0°, not 90°).
+            doubled = np.radians(2 * angles)
+            angle = np.degrees(np.arctan2(np.sin(doubled).mean(), np.cos(doubled).mean())) / 2 % 180
             print(f"{sequence.name}: true kernel {true_length:.1f} px at {true_angle:.0f} deg; estimated (median "
-                  f"of {len(shapes)} frames) {np.median(lengths):.1f} px at {np.median(angles):.0f} deg")
+                  f"of {len(shapes)} frames; direction: their circular mean) {np.median(lengths):.1f} px at {angle:.0f} deg")
     print(f"{root}: {len(inputs)} test frames, input {np.mean(inputs):.2f} dB, the front alone "
           f"{np.mean(restored):.2f} dB")
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from vdeblur.errors import ConfigError
-from vdeblur.models.layers import WienerFront
+from vdeblur.models.layers import KernelEstimator, WienerFront
 from vdeblur.models.layers.deconvolution import (
     fft_size,
     gradient_autocorrelation,
@@ -81,9 +81,17 @@ def test_fft_sizes_have_no_prime_factor_above_five() -> None:
 
 
 @pytest.mark.parametrize(("length", "tile", "expected"), [(100, 128, [0]), (128, 128, [0]),
-                                                          (200, 64, [0, 32, 64, 96, 128, 136])])
+                                                          (200, 64, [0, 32, 64, 96, 128, 136]), (192, 64, [0, 32, 64, 96, 128])])
 def test_tiles_cover_the_frame_at_half_tile_steps(length: int, tile: int, expected: list[int]) -> None:
     assert tile_starts(length, tile) == expected
+
+
+def test_a_new_estimator_gives_a_kernel_that_is_mostly_a_delta_and_sums_to_one() -> None:
+    kernels, noise = KernelEstimator(kernel_size=7)(torch.rand(3, 40, 40))
+    assert kernels.shape == (3, 7, 7) and noise.shape == (3,)
+    torch.testing.assert_close(kernels.sum(dim=(1, 2)), torch.ones(3))
+    torch.testing.assert_close(kernels[:, 3, 3], torch.full((3,), 0.9))
+    torch.testing.assert_close(noise, torch.full((3,), 0.01))
 
 
 def _line_kernel(length: int, size: int) -> np.ndarray:

@@ -10,9 +10,11 @@ import pytest
 import torch
 from skimage.color import rgb2ycbcr
 
-from vdeblur.errors import ConfigError
+from vdeblur.errors import ConfigError, UserError
+from vdeblur.export.graphs import plan_graphs
 from vdeblur.layout import to_channels_last
 from vdeblur.models import DBLRNet, create_discriminator, create_model, list_models, streams
+from vdeblur.models.cost import gflops_per_frame
 from vdeblur.models.layers import LocalFusion, stack_frames
 
 
@@ -141,6 +143,13 @@ def test_a_deconvolution_front_streams_trains_and_is_the_decoders_base() -> None
         model.head[0].weight.zero_()
         model.head[0].bias.zero_()
         torch.testing.assert_close(model(clip), model.front(clip[:, 1]), rtol=1e-6, atol=1e-6)
+
+
+def test_a_front_models_cost_is_counted_and_it_refuses_export() -> None:
+    model = create_model("sta-fast", width=(8, 8, 8), growth=(4, 4, 4), deconv_kernel=5, deconv_tile=16).eval()
+    assert gflops_per_frame(model, 64, 64) > 0  # on the meta device, where autocast does not exist
+    with pytest.raises(UserError, match="deconvolution front"):
+        plan_graphs(model, 64, 64, streaming=True)
 
 
 def test_a_frozen_front_keeps_its_weights_through_a_training_step() -> None:

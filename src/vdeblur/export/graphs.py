@@ -174,8 +174,12 @@ def plan_graphs(model: nn.Module, height: int, width: int, streaming: bool) -> l
         The window graph's plan, then (with ``streaming``) the encoder's and the decoder's.
 
     Raises:
-        UserError: a bad size, or ``streaming`` for a model without feature caching.
+        UserError: a bad size, ``streaming`` for a model without feature caching, or a model with a
+            deconvolution front (its tiling branches on the frame's size, and the ONNX exporter has no FFT).
     """
+    if getattr(model, "front", None) is not None:
+        raise UserError("Models with a deconvolution front (deconv_kernel) cannot be exported yet; run them in "
+                        "PyTorch.")
     height, width = example_size(model, height, width)
     frames = int(getattr(model, "num_frames", 1))
     generator = torch.Generator().manual_seed(0)

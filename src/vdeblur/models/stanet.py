@@ -156,7 +156,8 @@ class STANet(nn.Module):
             model's output in tiles differs from its whole-frame output.
         deconv_kernel: 0, none; k > 0: a :class:`WienerFront` estimates a blur kernel of k×k pixels per tile of
             each frame and deconvolves the frame by it; the encoder reads the blurry and the deconvolved frame
-            side by side, and the decoder's residual is added to the deconvolved reference frame.
+            side by side, and the decoder's residual (and the detail branch) works on the deconvolved reference
+            frame instead of the blurry one.
         deconv_tile: the front's tile size (its estimates see this many pixels; best the training crop's size).
         deconv_frozen: the front keeps the weights it is given (a pretrained estimator) instead of training with
             the network: through the restoration loss alone, a pretrained estimator drifts to shorter, safer
@@ -312,7 +313,8 @@ class STANet(nn.Module):
 
         Args:
             features: ``encode_frame`` outputs of the T frames of the window, in time order.
-            reference_frame: the blurry reference frame ``(B, 3, H, W)`` (same padded size as encoded).
+            reference_frame: the blurry reference frame ``(B, 3, H, W)`` (same padded size as encoded); with a
+                deconvolution front, unused: the deconvolved frame cached with the features takes its place.
 
         Returns:
             The restored reference frame ``(B, 3, H, W)``.

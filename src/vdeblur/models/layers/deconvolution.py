@@ -14,6 +14,7 @@ frames blurred by known kernels first (``benchmarks/front_pretrain.py``).
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -179,8 +180,8 @@ class WienerFront(nn.Module):
     Each tile's kernel is read from its ``tile × tile`` pixels alone, the size of a training crop, so a frame
     larger than the crops is deconvolved as its crops would be (the estimate sees no more than in training, as
     NAFNet's TLC does for its pooling). Each tile is filtered with ``2 · kernel_size`` pixels of context around it
-    (reflected at the frame's borders), faded to the tile's mean (`taper_margin`), to keep the filter's
-    wrap-around out of it. The front runs in float32
+    (reflected at the frame's borders), the context faded to the padded window's mean (`taper_margin`), to keep
+    the filter's wrap-around out of it. FFTs are not counted by `vdeblur.models.cost`, which counts convolutions. The front runs in float32
     (CPU FFTs take no bf16).
 
     Args:
@@ -202,7 +203,11 @@ class WienerFront(nn.Module):
     def forward(self, frame: torch.Tensor) -> torch.Tensor:
         """The deconvolved frame; see the class docstring for shapes."""
         dtype = frame.dtype
-        with torch.autocast(device_type=frame.device.type, enabled=False):
+        # Autocast off where the device has one (the meta device of FLOP counting has none).
+        device = frame.device.type
+        no_autocast = (torch.autocast(device_type=device, enabled=False) if torch.amp.is_autocast_available(device)
+                       else contextlib.nullcontext())
+        with no_autocast:
             linear = srgb_to_linear(frame.float())
             batch, channels, height, width = linear.shape
             tile_h, tile_w = min(self.tile, height), min(self.tile, width)
