@@ -51,21 +51,26 @@ RANDOM_LENGTHS = (4.0, 20.0)
 SPLITS = ("train", "test")
 
 
-def line_kernel(length: float, angle: float) -> np.ndarray:
-    """A normalised straight-line blur kernel: ``length`` pixels along ``angle`` degrees, anti-aliased by
-    splatting finely spaced points along the segment bilinearly onto the grid (odd size, centred)."""
-    size = int(np.ceil(length)) + 3
-    size += 1 - size % 2
+def splat_points(xs: np.ndarray, ys: np.ndarray, size: int) -> np.ndarray:
+    """A normalised ``size × size`` kernel from points (pixel coordinates, all within ``[0, size - 1)``), each
+    spread bilinearly over its four neighbouring pixels: finely spaced points along a path anti-alias it."""
     kernel = np.zeros((size, size), np.float64)
-    centre = size // 2
-    t = np.linspace(-length / 2, length / 2, int(length * 20) + 1)
-    xs = centre + t * np.cos(np.radians(angle))
-    ys = centre - t * np.sin(np.radians(angle))  # image rows grow downwards
     x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
     fx, fy = xs - x0, ys - y0
     for dx, dy, weight in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
         np.add.at(kernel, (y0 + dy, x0 + dx), weight)
     return kernel / kernel.sum()
+
+
+def line_kernel(length: float, angle: float) -> np.ndarray:
+    """A normalised straight-line blur kernel: ``length`` pixels along ``angle`` degrees, anti-aliased by
+    splatting finely spaced points along the segment (odd size, centred)."""
+    size = int(np.ceil(length)) + 3
+    size += 1 - size % 2
+    centre = size // 2
+    t = np.linspace(-length / 2, length / 2, int(length * 20) + 1)
+    # Image rows grow downwards.
+    return splat_points(centre + t * np.cos(np.radians(angle)), centre - t * np.sin(np.radians(angle)), size)
 
 
 def sequence_kernel(name: str, kind: str) -> tuple[float, float]:

@@ -76,6 +76,30 @@ def test_wiener_deconvolution_follows_its_formula_and_undoes_a_circular_blur() -
         np.testing.assert_allclose(out[n], expected, atol=1e-10)
 
 
+def test_the_gradient_regularised_filter_solves_its_least_squares_problem() -> None:
+    # X minimises |k * X - B|² + nsr (|Dx X|² + |Dy X|²) (circular), so the objective's gradient vanishes there:
+    # kᵀ(k * X - B) + nsr (Dxᵀ Dx + Dyᵀ Dy) X = 0, here built from direct sums and shifts, without an FFT.
+    rng = np.random.default_rng(1)
+    blurred = rng.random((2, 3, 11, 18))  # an odd height: the padded tiles' FFT sizes can be odd
+    kernels = rng.random((2, 5, 5)) ** 3
+    kernels /= kernels.sum(axis=(1, 2), keepdims=True)
+    nsr = np.array([0.01, 0.3])
+    out = wiener_deconvolve(torch.from_numpy(blurred), torch.from_numpy(kernels), torch.from_numpy(nsr),
+                            "gradient").numpy()
+
+    def difference_normal(x: np.ndarray, axis: int) -> np.ndarray:
+        forward = x - np.roll(x, 1, axis=axis)  # x[n] - x[n-1]
+        return forward - np.roll(forward, -1, axis=axis)  # its adjoint: y[n] - y[n+1]
+
+    for n in range(2):
+        residual = _circular_blur(out[n], kernels[n]) - blurred[n]
+        gradient = _circular_blur(residual, kernels[n, ::-1, ::-1])
+        gradient += nsr[n] * (difference_normal(out[n], -1) + difference_normal(out[n], -2))
+        np.testing.assert_allclose(gradient, 0.0, atol=1e-10)
+    with pytest.raises(ConfigError, match="regulariser"):
+        wiener_deconvolve(torch.from_numpy(blurred), torch.from_numpy(kernels), torch.from_numpy(nsr), "tv")
+
+
 def test_fft_sizes_have_no_prime_factor_above_five() -> None:
     assert [fft_size(n) for n in (1, 7, 128, 149, 212)] == [1, 8, 128, 150, 216]
 
@@ -113,8 +137,10 @@ def test_the_front_deblurs_a_frame_by_tiles_when_its_estimate_is_the_true_kernel
         front.estimator.forward = lambda grey: (  # type: ignore[method-assign]
             torch.from_numpy(kernel).float().expand(grey.shape[0], 9, 9), torch.full((grey.shape[0],), 1e-3))
         with torch.no_grad():
-            restored = front(frame)[0].numpy().transpose(1, 2, 0)
-        errors[tile] = np.abs(restored - sharp)[inside].mean()
+            restored, kernels, noise = front.deconvolve(frame)
+        tiles = 15 if tile == 48 else 1
+        assert kernels.shape == (1, tiles, 9, 9) and noise.shape == (1, tiles)
+        errors[tile] = np.abs(restored[0].numpy().transpose(1, 2, 0) - sharp)[inside].mean()
     before = np.abs(frame[0].numpy().transpose(1, 2, 0) - sharp)[inside].mean()
     # Measured: 0.0266 blurred, 0.0147 in tiles, 0.0127 as one tile.
     assert errors[48] < 0.6 * before and errors[128] < 0.6 * before, (before, errors)
@@ -133,3 +159,5 @@ def test_an_untrained_front_nearly_keeps_the_frame_and_bad_sizes_are_config_erro
         WienerFront(kernel_size=4, tile=16)
     with pytest.raises(ConfigError, match="twice"):
         WienerFront(kernel_size=9, tile=16)
+    with pytest.raises(ConfigError, match="deconv_regulariser 'tv'"):
+        WienerFront(kernel_size=5, tile=16, regulariser="tv")

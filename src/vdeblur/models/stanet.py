@@ -162,6 +162,8 @@ class STANet(nn.Module):
         deconv_frozen: the front keeps the weights it is given (a pretrained estimator) instead of training with
             the network: through the restoration loss alone, a pretrained estimator drifts to shorter, safer
             kernels (BENCHMARKS.md, "A learnt blind deconvolution front").
+        deconv_regulariser: the front's Wiener filter: ``identity`` (a flat noise-to-signal ratio) or
+            ``gradient`` (a smoothness prior, which noisy frames need; `wiener_deconvolve`).
 
     Shape:
         - clip: ``(B, T, 3, H, W)``, any H and W (padded inside, cropped back).
@@ -200,6 +202,7 @@ class STANet(nn.Module):
         deconv_kernel: int = 0,
         deconv_tile: int = 128,
         deconv_frozen: bool = False,
+        deconv_regulariser: str = "identity",
     ) -> None:
         super().__init__()
         if num_frames < 1 or num_frames % 2 == 0:
@@ -230,7 +233,7 @@ class STANet(nn.Module):
             widths = list(_per_level(width, "width"))
 
         check_sizes(minimum=0, deconv_kernel=deconv_kernel)
-        self.front = WienerFront(deconv_kernel, deconv_tile) if deconv_kernel else None
+        self.front = WienerFront(deconv_kernel, deconv_tile, deconv_regulariser) if deconv_kernel else None
         if self.front is not None and deconv_frozen:
             self.front.requires_grad_(False)
         inputs = 6 if self.front is not None else 3

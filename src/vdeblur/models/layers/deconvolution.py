@@ -23,6 +23,8 @@ from torch import nn
 
 from vdeblur.errors import ConfigError
 
+REGULARISERS = ("identity", "gradient")
+
 
 def srgb_to_linear(x: torch.Tensor) -> torch.Tensor:
     """The sRGB decoding curve (IEC 61966-2-1), for values in [0, 1]."""
@@ -59,8 +61,15 @@ def gradient_autocorrelation(grey: torch.Tensor, radius: int) -> torch.Tensor:
     return torch.stack(maps, dim=1)
 
 
-def wiener_deconvolve(tiles: torch.Tensor, kernels: torch.Tensor, noise_to_signal: torch.Tensor) -> torch.Tensor:
-    """Deconvolve each tile by its kernel: ``X = conj(K) · B / (|K|² + nsr)`` over the tile's periodic spectrum.
+def wiener_deconvolve(tiles: torch.Tensor, kernels: torch.Tensor, noise_to_signal: torch.Tensor,
+                      regulariser: str = "identity") -> torch.Tensor:
+    """Deconvolve each tile by its kernel: ``X = conj(K) · B / (|K|² + nsr · R)`` over the tile's periodic spectrum.
+
+    ``R`` is 1 for the ``identity`` regulariser (the classic Wiener filter with a flat noise-to-signal ratio) and
+    ``|Dx|² + |Dy|²``, the power of the horizontal and vertical differences, for ``gradient``. The second assumes
+    the 1/f² spectrum of natural images: it damps the high frequencies, where noise dominates, and restores the
+    low and middle ones almost fully. On noisy shake blur it is what makes the filter gain at all (BENCHMARKS.md,
+    "A learnt blind deconvolution front").
 
     The kernel's centre sits at pixel (0, 0), so the output is aligned with the input; callers pad the tiles
     with context and crop it off, since the filter treats each tile as periodic.
@@ -78,7 +87,16 @@ def wiener_deconvolve(tiles: torch.Tensor, kernels: torch.Tensor, noise_to_signa
     transfer = torch.fft.rfft2(padded).unsqueeze(1)
     blurred = torch.fft.rfft2(tiles)
     power = transfer.real**2 + transfer.imag**2
-    restored = transfer.conj() * blurred / (power + noise_to_signal.view(-1, 1, 1, 1))
+    regularisation = noise_to_signal.view(-1, 1, 1, 1)
+    if regulariser == "gradient":
+        # |1 - exp(-2πif)|² = 2 - 2 cos(2πf) for a difference along each axis.
+        rows = torch.fft.fftfreq(height, device=tiles.device, dtype=power.dtype)[:, None]
+        columns = torch.fft.rfftfreq(width, device=tiles.device, dtype=power.dtype)[None, :]
+        differences = 4 - 2 * torch.cos(2 * math.pi * rows) - 2 * torch.cos(2 * math.pi * columns)
+        regularisation = regularisation * differences
+    elif regulariser != "identity":
+        raise ConfigError(f"Unknown regulariser '{regulariser}'; choose one of {', '.join(REGULARISERS)}.")
+    restored = transfer.conj() * blurred / (power + regularisation)
     return torch.fft.irfft2(restored, s=(height, width))
 
 
@@ -187,21 +205,31 @@ class WienerFront(nn.Module):
     Args:
         kernel_size: odd size of the estimated kernels; the longest blur it can undo, in pixels.
         tile: window size of the estimates.
+        regulariser: the Wiener filter's (`wiener_deconvolve`): ``identity`` or ``gradient``.
 
     Shape:
         - frame: ``(B, 3, H, W)`` sRGB in [0, 1]
         - output: ``(B, 3, H, W)`` sRGB in [0, 1]
     """
 
-    def __init__(self, kernel_size: int, tile: int = 128) -> None:
+    def __init__(self, kernel_size: int, tile: int = 128, regulariser: str = "identity") -> None:
         super().__init__()
         if tile < 2 * kernel_size:
             raise ConfigError(f"deconv_tile must be at least twice deconv_kernel ({2 * kernel_size}), got {tile}")
+        if regulariser not in REGULARISERS:
+            raise ConfigError(f"Unknown deconv_regulariser '{regulariser}'; choose one of {', '.join(REGULARISERS)}.")
         self.tile = tile
+        self.regulariser = regulariser
         self.estimator = KernelEstimator(kernel_size)
 
     def forward(self, frame: torch.Tensor) -> torch.Tensor:
         """The deconvolved frame; see the class docstring for shapes."""
+        return self.deconvolve(frame)[0]
+
+    def deconvolve(self, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The deconvolved frame (in the frame's dtype), with the float32 kernels ``(B, tiles, k, k)`` and
+        noise-to-signal ratios ``(B, tiles)`` it used (tiles in row-major order of their positions), for training
+        the estimator on known kernels."""
         dtype = frame.dtype
         # Autocast off where the device has one (the meta device of FLOP counting has none).
         device = frame.device.type
@@ -226,7 +254,7 @@ class WienerFront(nn.Module):
             size = tapered.shape[-2:]
             mean = tapered.mean(dim=(-2, -1), keepdim=True)
             extended = F.pad(tapered - mean, (0, fft_size(size[1]) - size[1], 0, fft_size(size[0]) - size[0])) + mean
-            restored = wiener_deconvolve(extended, kernels, noise)
+            restored = wiener_deconvolve(extended, kernels, noise, self.regulariser)
             restored = restored[..., margin : margin + tile_h, margin : margin + tile_w].unflatten(0, (batch, -1))
             # Hann weights (with a floor, so the frame's borders, covered by one tile's edge, keep a weight).
             weight = torch.outer(
@@ -238,4 +266,6 @@ class WienerFront(nn.Module):
             for index, (y, x) in enumerate((y, x) for y in ys for x in xs):
                 total[..., y : y + tile_h, x : x + tile_w] += restored[:, index] * weight
                 weights[..., y : y + tile_h, x : x + tile_w] += weight
-            return linear_to_srgb(total / weights).to(dtype)
+            tiles_per_frame = (batch, len(ys) * len(xs))
+            return (linear_to_srgb(total / weights).to(dtype), kernels.unflatten(0, tiles_per_frame),
+                    noise.unflatten(0, tiles_per_frame))
