@@ -172,6 +172,7 @@ def test_sta_paper_is_factorized_attention_only() -> None:
         "decoder_num_blocks": None, "attention_window": 0, "attention_norm": False,
         "attention_temperature": 0.0, "detail_width": 0, "detail_blocks": 2, "detail_scale": 1,
         "fourier_levels": [], "deconv_kernel": 0, "deconv_tile": 128, "deconv_frozen": False,
+        "deconv_regulariser": "identity",
     }
     assert not any(fusion.local is not None for fusion in model.fusions)
 
