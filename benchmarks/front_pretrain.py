@@ -143,13 +143,11 @@ def pretrain(front: WienerFront, frames: list[torch.Tensor], steps: int, lr: flo
             blurry, sharp, true_kernels = draw_batch(rng, frames, size, kernel_size, batch, blur, noisy)
             if joint:
                 # Each crop is one tile of the front's size: one kernel per crop.
-                restored, kernels, _ = front.deconvolve(blurry)
-                kernels = kernels[:, 0]
+                restored, tile_kernels, _ = front.deconvolve(blurry)
+                kernels, image_loss = tile_kernels[:, 0], 10 * (restored - sharp).abs().mean()
             else:
-                kernels, _ = front.estimator(srgb_to_linear(blurry).mean(dim=1))
-            loss = (kernels - true_kernels).abs().sum(dim=(1, 2)).mean()
-            if joint:
-                loss = loss + 10 * (restored - sharp).abs().mean()
+                kernels, image_loss = front.estimator(srgb_to_linear(blurry).mean(dim=1))[0], 0.0
+            loss = (kernels - true_kernels).abs().sum(dim=(1, 2)).mean() + image_loss
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(front.parameters(), 1.0)

@@ -230,7 +230,8 @@ def score_front(root: Path, weights: Path, frames_per_sequence: int) -> None:
             doubled = np.radians(2 * angles)
             angle = np.degrees(np.arctan2(np.sin(doubled).mean(), np.cos(doubled).mean())) / 2 % 180
             print(f"{sequence.name}: true kernel {true_length:.1f} px at {true_angle:.0f} deg; estimated (median "
-                  f"of {len(shapes)} frames; direction: their circular mean) {np.median(lengths):.1f} px at {angle:.0f} deg")
+                  f"of {len(shapes)} frames; direction: their circular mean) {np.median(lengths):.1f} px "
+                  f"at {angle:.0f} deg")
     print(f"{root}: {len(inputs)} test frames, input {np.mean(inputs):.2f} dB, the front alone "
           f"{np.mean(restored):.2f} dB")
 

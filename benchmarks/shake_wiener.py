@@ -1,10 +1,10 @@
-"""What a Wiener filter can gain on the camera shake's blur, given the kernel, the kernel rotated by 180°, or their mean.
+"""What a Wiener filter gains on the camera shake's blur, given the kernel, it rotated by 180°, or their mean.
 
 A deconvolution front reads the blur from the autocorrelation of a tile's gradients, which is the same for a
 kernel and for it rotated by 180° (so the estimate can at best be right up to that rotation); and it must choose
-how to regularise. This measures both choices on sharp crops
-of a set's training frames, each blurred in linear light by a fresh `random_shake` kernel centred on its centroid
-(`front_pretrain.shake_kernel`, as the front is pretrained), with Gaussian noise of a few levels:
+how to regularise. This measures both choices on sharp crops of a set's training frames, each blurred in linear
+light by a fresh `random_shake` kernel centred on its centroid (`front_pretrain.shake_kernel`, as the front is
+pretrained), with Gaussian noise of a few levels:
 
 - the kernel: the true one, the true one rotated by 180°, or their mean, the symmetric part that the two
   share (the front's pretraining target, `front_pretrain.draw_batch`), or with ``--model`` the kernels a model's
@@ -97,12 +97,14 @@ def main() -> None:
         # 8-bit frames, as a set stores them.
         blurred = srgb_to_linear(torch.round(linear_to_srgb(blurred) * 255) / 255)
         windows = taper_margin(blurred, margin)
+        tiles = blurred[..., margin:-margin, margin:-margin]
+        input_psnr = f"{psnr(tiles, sharp_crops):.2f}"
         cells = variants.copy()
         if front is not None:
             with torch.no_grad():
-                cells["estimate"] = front.estimator(blurred[..., margin:-margin, margin:-margin].mean(dim=1))[0]
+                cells["estimate"] = front.estimator(tiles.mean(dim=1))[0]
         for regulariser in REGULARISERS:
-            row = [f"{sigma:g}", regulariser, f"{psnr(blurred[..., margin:-margin, margin:-margin], sharp_crops):.2f}"]
+            row = [f"{sigma:g}", regulariser, input_psnr]
             for kernel in cells.values():
                 scores = [psnr(wiener_deconvolve(windows, kernel, torch.full((args.crops,), w), regulariser)
                                [..., margin:-margin, margin:-margin], sharp_crops) for w in WEIGHTS]

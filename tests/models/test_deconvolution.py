@@ -104,8 +104,9 @@ def test_fft_sizes_have_no_prime_factor_above_five() -> None:
     assert [fft_size(n) for n in (1, 7, 128, 149, 212)] == [1, 8, 128, 150, 216]
 
 
-@pytest.mark.parametrize(("length", "tile", "expected"), [(100, 128, [0]), (128, 128, [0]),
-                                                          (200, 64, [0, 32, 64, 96, 128, 136]), (192, 64, [0, 32, 64, 96, 128])])
+@pytest.mark.parametrize(("length", "tile", "expected"), [
+    (100, 128, [0]), (128, 128, [0]), (200, 64, [0, 32, 64, 96, 128, 136]), (192, 64, [0, 32, 64, 96, 128]),
+])
 def test_tiles_cover_the_frame_at_half_tile_steps(length: int, tile: int, expected: list[int]) -> None:
     assert tile_starts(length, tile) == expected
 

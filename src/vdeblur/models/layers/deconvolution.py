@@ -56,7 +56,8 @@ def gradient_autocorrelation(grey: torch.Tensor, radius: int) -> torch.Tensor:
         size = (fft_size(height + radius + 1), fft_size(width + radius + 1))  # no lag ≤ radius wraps round
         spectrum = torch.fft.rfft2(g - g.mean(dim=(-2, -1), keepdim=True), s=size)
         correlation = torch.fft.irfft2(spectrum.real**2 + spectrum.imag**2, s=size)
-        window = torch.roll(correlation, shifts=(radius, radius), dims=(-2, -1))[..., : 2 * radius + 1, : 2 * radius + 1]
+        lags = 2 * radius + 1
+        window = torch.roll(correlation, shifts=(radius, radius), dims=(-2, -1))[..., :lags, :lags]
         maps.append(window / window[..., radius : radius + 1, radius : radius + 1].clamp_min(1e-12))
     return torch.stack(maps, dim=1)
 
@@ -112,7 +113,8 @@ def taper_margin(tiles: torch.Tensor, margin: int) -> torch.Tensor:
         - tiles: ``(N, C, H, W)``, H and W greater than ``2 · margin``
         - output: ``(N, C, H, W)``
     """
-    ramp = 0.5 - 0.5 * torch.cos(torch.pi * (torch.arange(margin, device=tiles.device, dtype=tiles.dtype) + 0.5) / margin)
+    steps = torch.arange(margin, device=tiles.device, dtype=tiles.dtype) + 0.5
+    ramp = 0.5 - 0.5 * torch.cos(torch.pi * steps / margin)
 
     def window(length: int) -> torch.Tensor:
         flat = torch.ones(length - 2 * margin, device=tiles.device, dtype=tiles.dtype)
@@ -199,8 +201,8 @@ class WienerFront(nn.Module):
     larger than the crops is deconvolved as its crops would be (the estimate sees no more than in training, as
     NAFNet's TLC does for its pooling). Each tile is filtered with ``2 · kernel_size`` pixels of context around it
     (reflected at the frame's borders), the context faded to the padded window's mean (`taper_margin`), to keep
-    the filter's wrap-around out of it. FFTs are not counted by `vdeblur.models.cost`, which counts convolutions. The front runs in float32
-    (CPU FFTs take no bf16).
+    the filter's wrap-around out of it. FFTs are not counted by `vdeblur.models.cost`, which counts convolutions.
+    The front runs in float32 (CPU FFTs take no bf16).
 
     Args:
         kernel_size: odd size of the estimated kernels; the longest blur it can undo, in pixels.
