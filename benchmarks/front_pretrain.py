@@ -7,7 +7,8 @@ sharp crops from a set's training frames, blurs each by a fresh random kernel in
 with ``--kernels shake`` the path of a hand-held shake as the sets are blurred; ``--noise`` adds their sensor
 noise), and
 
-1. first fits the estimated kernel to the true one (L1 over the kernel's pixels);
+1. first fits the estimated kernel to the true one (``--kernel-loss``, L1 over the kernel's pixels by default; with
+   ``--power`` the estimated autocorrelation to the true kernel's as well);
 2. then adds the Wiener output's L1 error against the sharp crop (weighted 10), which tunes the lengths and the
    noise-to-signal ratio for the deconvolution they serve.
 
@@ -39,7 +40,12 @@ from known_blur import RANDOM_LENGTHS, line_kernel, score_front, splat_points  #
 from vdeblur.checkpoint import save_weights  # noqa: E402
 from vdeblur.io.images import read_image  # noqa: E402
 from vdeblur.models.layers import WienerFront  # noqa: E402
-from vdeblur.models.layers.deconvolution import REGULARISERS, linear_to_srgb, srgb_to_linear  # noqa: E402
+from vdeblur.models.layers.deconvolution import (  # noqa: E402
+    REGULARISERS,
+    kernel_autocorrelation,
+    linear_to_srgb,
+    srgb_to_linear,
+)
 from vdeblur.models.registry import create_model  # noqa: E402
 from vdeblur.synth.config import SynthConfig  # noqa: E402
 from vdeblur.synth.degrade import add_sensor_noise  # noqa: E402
@@ -50,6 +56,7 @@ from vdeblur.synth.trajectory import MIN_PATH_FRAMES, random_shake  # noqa: E402
 # the upper end is what a 31 px kernel holds of the sets' 40 px, most paths being curled rather than straight.
 SHAKE_LENGTHS = (2.0, 30.0)
 NOISE_ONLY = SynthConfig(codec="none")
+KERNEL_LOSSES = ("l1", "l2", "ce")
 
 
 def kernel_on_grid(length: float, angle: float, size: int) -> np.ndarray:
@@ -93,9 +100,9 @@ def sharp_frames(root: Path, per_sequence: int) -> list[torch.Tensor]:
 
 
 def draw_batch(rng: np.random.Generator, frames: list[torch.Tensor], size: int, kernel_size: int, count: int,
-               blur: str, noisy: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``count`` crops blurred by random kernels: sRGB blurry and sharp ``(count, 3, size, size)`` and the
-    estimator's targets.
+               blur: str, noisy: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``count`` crops blurred by random kernels: sRGB blurry and sharp ``(count, 3, size, size)``, the
+    estimator's kernel targets ``(count, k, k)`` and the true kernels' autocorrelations ``(count, 2k - 1, 2k - 1)``.
 
     ``blur`` is ``lines`` (straight, centred) or ``shake`` (`shake_kernel`). A shake kernel's target is its
     symmetric part, ``(k + k rotated 180°) / 2``: the gradients' autocorrelation, all the estimator reads, is the
@@ -103,7 +110,7 @@ def draw_batch(rng: np.random.Generator, frames: list[torch.Tensor], size: int, 
     sets' sensor noise (`draw_degradation`, codecs aside) after the blur. Every blurry crop is rounded to 8 bits, as
     a set's frames are (since the twenty-third session; the line-pretrained front of BENCHMARKS.md had float crops).
     """
-    blurry, sharp, targets = [], [], []
+    blurry, sharp, targets, kernels = [], [], [], []
     for _ in range(count):
         frame = frames[rng.integers(len(frames))]
         y = rng.integers(frame.shape[1] - size - 2 * kernel_size)
@@ -127,12 +134,36 @@ def draw_batch(rng: np.random.Generator, frames: list[torch.Tensor], size: int, 
         blurry.append(torch.round(linear_to_srgb(blurred.clamp(0, 1)) * 255) / 255)
         sharp.append(linear_to_srgb(crop[:, kernel_size : kernel_size + size, kernel_size : kernel_size + size]))
         targets.append(target)
-    return torch.stack(blurry), torch.stack(sharp), torch.stack(targets)
+        kernels.append(kernel)
+    return torch.stack(blurry), torch.stack(sharp), torch.stack(targets), kernel_autocorrelation(torch.stack(kernels))
+
+
+def kernel_loss(estimate: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+    """The distance between estimated and true kernels ``(N, k, k)`` (or their autocorrelations), averaged over
+    the batch.
+
+    - ``l1``: the L1 distance. Its minimiser is the median of each pixel over the kernels the estimator cannot tell
+      apart. Where their shapes vary (curled shake paths of the same length and direction) each pixel off the
+      centre is zero in most of them, so L1 teaches kernels collapsed onto their centres.
+    - ``l2``: 10 × the squared L2 distance. Its minimiser is their mean, but through the estimator's softmax a thin
+      floor of mass over the whole grid costs almost nothing, and its gradient vanishes with the mass it moves.
+    - ``ce``: the cross-entropy of the true kernel against the estimate, both read as distributions over pixels.
+      Its minimiser is their mean too, and its gradient in the softmax's logits is the plain difference of the
+      two kernels, so no mass is left stranded (as long as the estimate stays above the log's floor of 1e-12).
+    """
+    if kind == "l1":
+        return (estimate - target).abs().sum(dim=(1, 2)).mean()
+    if kind == "l2":
+        return 10 * (estimate - target).square().sum(dim=(1, 2)).mean()
+    if kind == "ce":
+        return -(target * estimate.clamp_min(1e-12).log()).sum(dim=(1, 2)).mean()
+    raise ValueError(f"unknown kernel loss {kind!r}: l1, l2 or ce")
 
 
 def pretrain(front: WienerFront, frames: list[torch.Tensor], steps: int, lr: float, joint: bool, seed: int,
-             batch: int, blur: str, noisy: bool) -> None:
-    """One stage: kernel L1 alone, or (``joint``) with 10 × the Wiener output's L1; AdamW, one-cycle schedule."""
+             batch: int, blur: str, noisy: bool, loss_kind: str = "l1") -> None:
+    """One stage: the kernel loss (plus the same loss on the autocorrelation, if the estimator has the power head)
+    alone, or (``joint``) with 10 × the Wiener output's L1; AdamW, one-cycle schedule."""
     rng = np.random.default_rng(seed)
     optimiser = torch.optim.AdamW(front.parameters(), lr, betas=(0.9, 0.9), weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, lr, total_steps=steps, pct_start=0.05)
@@ -140,14 +171,18 @@ def pretrain(front: WienerFront, frames: list[torch.Tensor], steps: int, lr: flo
     kernel_size = front.estimator.kernel_size
     with tqdm(range(steps), desc="joint" if joint else "kernels", unit="step") as bar:
         for _ in bar:
-            blurry, sharp, true_kernels = draw_batch(rng, frames, size, kernel_size, batch, blur, noisy)
+            blurry, sharp, true_kernels, true_autocorrelations = draw_batch(rng, frames, size, kernel_size, batch,
+                                                                            blur, noisy)
             if joint:
-                # Each crop is one tile of the front's size: one kernel per crop.
-                restored, tile_kernels, _ = front.deconvolve(blurry)
-                kernels, image_loss = tile_kernels[:, 0], 10 * (restored - sharp).abs().mean()
+                # Each crop is one tile of the front's size: one estimate per crop.
+                restored, per_tile = front.deconvolve(blurry)
+                estimate = per_tile.map(lambda field: field[:, 0])
+                image_loss = 10 * (restored - sharp).abs().mean()
             else:
-                kernels, image_loss = front.estimator(srgb_to_linear(blurry).mean(dim=1))[0], 0.0
-            loss = (kernels - true_kernels).abs().sum(dim=(1, 2)).mean() + image_loss
+                estimate, image_loss = front.estimator(srgb_to_linear(blurry).mean(dim=1)), 0.0
+            loss = kernel_loss(estimate.kernels, true_kernels, loss_kind) + image_loss
+            if estimate.autocorrelations is not None:
+                loss = loss + kernel_loss(estimate.autocorrelations, true_autocorrelations, loss_kind)
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(front.parameters(), 1.0)
@@ -174,6 +209,10 @@ def main() -> None:
                         help="straight lines of 4-20 px, or the translation of random hand-held shake")
     parser.add_argument("--noise", action="store_true", help="add the sets' sensor noise to the blurred crops")
     parser.add_argument("--regulariser", choices=REGULARISERS, default="identity", help="the Wiener filter's")
+    parser.add_argument("--kernel-loss", choices=KERNEL_LOSSES, default="l1", help="see kernel_loss")
+    parser.add_argument("--power", action="store_true",
+                        help="estimate the kernels' expected power spectrum too (KernelEstimator's power head); the "
+                             "filter needs the mean autocorrelation, which --kernel-loss ce (not l1) fits")
     args = parser.parse_args()
     if not (args.root / "train").is_dir():
         parser.error(f"{args.root} has no train/ folder of sequences")
@@ -181,11 +220,12 @@ def main() -> None:
         parser.error("steps, batch and frames per sequence must be 1 or more")
     torch.manual_seed(args.seed)
     model = create_model(args.model, deconv_kernel=args.kernel_size, deconv_tile=args.tile,
-                         deconv_regulariser=args.regulariser)
+                         deconv_regulariser=args.regulariser, deconv_power=args.power)
     frames = sharp_frames(args.root, args.frames_per_sequence)
     print(f"{len(frames)} sharp frames from {args.root / 'train'}")
     for stage, (steps, lr) in enumerate(((args.kernel_steps, args.lr), (args.joint_steps, args.joint_lr))):
-        pretrain(model.front, frames, steps, lr, stage == 1, args.seed + stage, args.batch, args.kernels, args.noise)
+        pretrain(model.front, frames, steps, lr, stage == 1, args.seed + stage, args.batch, args.kernels, args.noise,
+                 args.kernel_loss)
     save_weights(args.out, model)
     print(f"Wrote {args.out}")
     score_front(args.root, args.out, frames_per_sequence=8)

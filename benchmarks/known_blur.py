@@ -219,7 +219,7 @@ def score_front(root: Path, weights: Path, frames_per_sequence: int) -> None:
                 size = min(front.tile, height, width)
                 top, left = (height - size) // 2, (width - size) // 2
                 grey = srgb_to_linear_torch(tensor[0, :, top : top + size, left : left + size]).mean(0)[None]
-                kernel, _ = front.estimator(grey)
+                kernel = front.estimator(grey).kernels
             inputs.append(peak_signal_noise_ratio(sharp, blurry, data_range=1.0))
             restored.append(peak_signal_noise_ratio(sharp, deconvolved, data_range=1.0))
             shapes.append(kernel_shape(kernel[0].numpy()))

@@ -7,9 +7,14 @@ light by a fresh `random_shake` kernel centred on its centroid (`front_pretrain.
 pretrained), with Gaussian noise of a few levels:
 
 - the kernel: the true one, the true one rotated by 180°, or their mean, the symmetric part that the two
-  share (the front's pretraining target, `front_pretrain.draw_batch`), or with ``--model`` the kernels a model's
-  front estimates (its kernel size and tile then replace ``--kernel-size`` and 128);
+  share (the front's pretraining target, `front_pretrain.draw_batch`), the mean again with the power spectrum the
+  two share in the filter's denominator (the filter for a kernel known up to that rotation), or with ``--model``
+  the kernels a model's front estimates, with its power spectrum if it estimates one (its kernel size and tile
+  then replace ``--kernel-size`` and 128);
 - the regulariser: ``identity`` (a flat noise-to-signal ratio) or ``gradient`` (`wiener_deconvolve`).
+
+With ``--model``, a second table compares the lengths and directions of the estimates with the true kernels'
+symmetric parts by bins of length.
 
 Each cell is the mean PSNR of the crops (sRGB) at the best of a few regularisation weights (an oracle: the front
 predicts its own), with that weight; a ``*`` marks a best weight at an end of the grid. The filter sees 2k pixels
@@ -31,10 +36,12 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent))
 from front_pretrain import shake_kernel, sharp_frames  # noqa: E402
+from known_blur import kernel_shape  # noqa: E402
 
 from vdeblur.checkpoint import load_model  # noqa: E402
 from vdeblur.models.layers.deconvolution import (  # noqa: E402
     REGULARISERS,
+    kernel_autocorrelation,
     linear_to_srgb,
     srgb_to_linear,
     taper_margin,
@@ -43,6 +50,26 @@ from vdeblur.models.layers.deconvolution import (  # noqa: E402
 
 NOISE_LEVELS = (0.0, 0.003, 0.01)  # Gaussian sigma in linear light
 WEIGHTS = (1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
+LENGTH_BINS = ((0, 4), (4, 8), (8, 14), (14, 64))  # px, of the kernels' symmetric parts
+
+
+def length_table(estimates: dict[float, torch.Tensor], targets: torch.Tensor) -> list[str]:
+    """Markdown rows: per bin of the targets' lengths (second moments, `kernel_shape`), the median estimated and
+    true length, their median ratio and the median error of direction, at each noise level."""
+    shapes = np.array([kernel_shape(k.numpy()) for k in targets])
+    rows = ["| noise (linear sigma) | bin of true length (px) | crops | estimated length | true length | ratio | "
+            "direction error (°) |", "|---|---|---:|---:|---:|---:|---:|"]
+    for sigma, kernels in estimates.items():
+        found = np.array([kernel_shape(k.numpy()) for k in kernels])
+        ratio = found[:, 0] / shapes[:, 0]
+        turn = np.abs((found[:, 1] - shapes[:, 1] + 90) % 180 - 90)
+        for low, high in LENGTH_BINS:
+            inside = (shapes[:, 0] >= low) & (shapes[:, 0] < high)
+            if inside.any():
+                rows.append(f"| {sigma:g} | {low}-{high} | {inside.sum()} | {np.median(found[inside, 0]):.1f} | "
+                            f"{np.median(shapes[inside, 0]):.1f} | {np.median(ratio[inside]):.2f} | "
+                            f"{np.median(turn[inside]):.0f} |")
+    return rows
 
 
 def psnr(restored: torch.Tensor, sharp: torch.Tensor) -> float:
@@ -84,12 +111,16 @@ def main() -> None:
         kernels.append(kernel)
     true = torch.stack(kernels)
     rotated = true.flip(1, 2)
-    variants = {"true kernel": true, "rotated 180°": rotated, "their mean": (true + rotated) / 2}
+    mean = (true + rotated) / 2
+    # (kernel, expected autocorrelation or None): the last divides by the power the two share (`wiener_deconvolve`).
+    variants = {"true kernel": (true, None), "rotated 180°": (rotated, None), "their mean": (mean, None),
+                "their mean, their power": (mean, kernel_autocorrelation(true))}
     sharp_crops = torch.stack(sharp)
     print(f"{args.crops} crops of {tile} px, shake kernels up to {size} px; PSNR at the best weight (weight)\n")
     header = ["noise (linear sigma)", "regulariser", "blurry input", *variants]
     header += ["the model's estimate"] if front is not None else []
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
+    estimates = {}
     for sigma in NOISE_LEVELS:
         noise_rng = torch.Generator().manual_seed(args.seed)
         blurred = torch.stack(clean)
@@ -102,16 +133,21 @@ def main() -> None:
         cells = variants.copy()
         if front is not None:
             with torch.no_grad():
-                cells["estimate"] = front.estimator(tiles.mean(dim=1))[0]
+                estimate = front.estimator(tiles.mean(dim=1))
+                cells["estimate"] = estimate.kernels, estimate.autocorrelations
+                estimates[sigma] = estimate.kernels
         for regulariser in REGULARISERS:
             row = [f"{sigma:g}", regulariser, input_psnr]
-            for kernel in cells.values():
-                scores = [psnr(wiener_deconvolve(windows, kernel, torch.full((args.crops,), w), regulariser)
+            for kernel, power in cells.values():
+                scores = [psnr(wiener_deconvolve(windows, kernel, torch.full((args.crops,), w), regulariser, power)
                                [..., margin:-margin, margin:-margin], sharp_crops) for w in WEIGHTS]
                 best = int(np.argmax(scores))
                 clipped = "*" if best in (0, len(WEIGHTS) - 1) else ""
                 row.append(f"{scores[best]:.2f} ({WEIGHTS[best]:g}{clipped})")
             print("| " + " | ".join(row) + " |")
+    if estimates:
+        print("\nThe estimates' lengths and directions against the kernels' symmetric parts (the front's target):\n")
+        print("\n".join(length_table(estimates, mean)))
 
 
 if __name__ == "__main__":

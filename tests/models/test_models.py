@@ -135,8 +135,10 @@ def test_fourier_branches_stream_and_train_every_parameter() -> None:
     _check_grown_model_streams_and_trains(model)
 
 
-def test_a_deconvolution_front_streams_trains_and_is_the_decoders_base() -> None:
-    model = create_model("sta-fast", width=(8, 8, 8), growth=(4, 4, 4), deconv_kernel=5, deconv_tile=16)
+@pytest.mark.parametrize("power", [False, True])
+def test_a_deconvolution_front_streams_trains_and_is_the_decoders_base(power: bool) -> None:
+    model = create_model("sta-fast", width=(8, 8, 8), growth=(4, 4, 4), deconv_kernel=5, deconv_tile=16,
+                         deconv_power=power)
     clip = _check_grown_model_streams_and_trains(model)
     with torch.no_grad():
         # With the decoder's residual zeroed, the output is the front's deconvolution of the reference frame.
@@ -172,7 +174,7 @@ def test_sta_paper_is_factorized_attention_only() -> None:
         "decoder_num_blocks": None, "attention_window": 0, "attention_norm": False,
         "attention_temperature": 0.0, "detail_width": 0, "detail_blocks": 2, "detail_scale": 1,
         "fourier_levels": [], "deconv_kernel": 0, "deconv_tile": 128, "deconv_frozen": False,
-        "deconv_regulariser": "identity",
+        "deconv_regulariser": "identity", "deconv_power": False,
     }
     assert not any(fusion.local is not None for fusion in model.fusions)
 

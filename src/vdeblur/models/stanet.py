@@ -164,6 +164,9 @@ class STANet(nn.Module):
             kernels (BENCHMARKS.md, "A learnt blind deconvolution front").
         deconv_regulariser: the front's Wiener filter: ``identity`` (a flat noise-to-signal ratio) or
             ``gradient`` (a smoothness prior, which noisy frames need; `wiener_deconvolve`).
+        deconv_power: the front's estimator also gives the kernels' expected power spectrum, and the filter
+            divides by it instead of the power of the estimated kernel, amplifying less where the estimate is
+            uncertain (`KernelEstimator`).
 
     Shape:
         - clip: ``(B, T, 3, H, W)``, any H and W (padded inside, cropped back).
@@ -203,6 +206,7 @@ class STANet(nn.Module):
         deconv_tile: int = 128,
         deconv_frozen: bool = False,
         deconv_regulariser: str = "identity",
+        deconv_power: bool = False,
     ) -> None:
         super().__init__()
         if num_frames < 1 or num_frames % 2 == 0:
@@ -233,7 +237,8 @@ class STANet(nn.Module):
             widths = list(_per_level(width, "width"))
 
         check_sizes(minimum=0, deconv_kernel=deconv_kernel)
-        self.front = WienerFront(deconv_kernel, deconv_tile, deconv_regulariser) if deconv_kernel else None
+        self.front = (WienerFront(deconv_kernel, deconv_tile, deconv_regulariser, deconv_power) if deconv_kernel
+                      else None)
         if self.front is not None and deconv_frozen:
             self.front.requires_grad_(False)
         inputs = 6 if self.front is not None else 3
