@@ -221,8 +221,12 @@ def main() -> None:
     torch.manual_seed(args.seed)
     model = create_model(args.model, deconv_kernel=args.kernel_size, deconv_tile=args.tile,
                          deconv_regulariser=args.regulariser, deconv_power=args.power)
-    frames = sharp_frames(args.root, args.frames_per_sequence)
-    print(f"{len(frames)} sharp frames from {args.root / 'train'}")
+    # A crop is a tile with the blur's context on each side (`draw_batch`).
+    span = args.tile + 2 * args.kernel_size
+    frames = [f for f in sharp_frames(args.root, args.frames_per_sequence) if min(f.shape[1:]) > span]
+    if not frames:
+        parser.error(f"{args.root / 'train'} has no sharp frames larger than {span} px")
+    print(f"{len(frames)} sharp frames larger than {span} px from {args.root / 'train'}")
     for stage, (steps, lr) in enumerate(((args.kernel_steps, args.lr), (args.joint_steps, args.joint_lr))):
         pretrain(model.front, frames, steps, lr, stage == 1, args.seed + stage, args.batch, args.kernels, args.noise,
                  args.kernel_loss)
