@@ -102,7 +102,7 @@ def sharp_frames(root: Path, per_sequence: int) -> list[torch.Tensor]:
 def draw_batch(rng: np.random.Generator, frames: list[torch.Tensor], size: int, kernel_size: int, count: int,
                blur: str, noisy: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """``count`` crops blurred by random kernels: sRGB blurry and sharp ``(count, 3, size, size)``, the
-    estimator's kernel targets ``(count, k, k)`` and the true kernels' autocorrelations ``(count, 2k - 1, 2k - 1)``.
+    estimator's kernel targets and the true kernels, both ``(count, k, k)``.
 
     ``blur`` is ``lines`` (straight, centred) or ``shake`` (`shake_kernel`). A shake kernel's target is its
     symmetric part, ``(k + k rotated 180°) / 2``: the gradients' autocorrelation, all the estimator reads, is the
@@ -135,7 +135,7 @@ def draw_batch(rng: np.random.Generator, frames: list[torch.Tensor], size: int, 
         sharp.append(linear_to_srgb(crop[:, kernel_size : kernel_size + size, kernel_size : kernel_size + size]))
         targets.append(target)
         kernels.append(kernel)
-    return torch.stack(blurry), torch.stack(sharp), torch.stack(targets), kernel_autocorrelation(torch.stack(kernels))
+    return torch.stack(blurry), torch.stack(sharp), torch.stack(targets), torch.stack(kernels)
 
 
 def kernel_loss(estimate: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
@@ -171,8 +171,7 @@ def pretrain(front: WienerFront, frames: list[torch.Tensor], steps: int, lr: flo
     kernel_size = front.estimator.kernel_size
     with tqdm(range(steps), desc="joint" if joint else "kernels", unit="step") as bar:
         for _ in bar:
-            blurry, sharp, true_kernels, true_autocorrelations = draw_batch(rng, frames, size, kernel_size, batch,
-                                                                            blur, noisy)
+            blurry, sharp, targets, true_kernels = draw_batch(rng, frames, size, kernel_size, batch, blur, noisy)
             if joint:
                 # Each crop is one tile of the front's size: one estimate per crop.
                 restored, per_tile = front.deconvolve(blurry)
@@ -180,9 +179,10 @@ def pretrain(front: WienerFront, frames: list[torch.Tensor], steps: int, lr: flo
                 image_loss = 10 * (restored - sharp).abs().mean()
             else:
                 estimate, image_loss = front.estimator(srgb_to_linear(blurry).mean(dim=1)), 0.0
-            loss = kernel_loss(estimate.kernels, true_kernels, loss_kind) + image_loss
+            loss = kernel_loss(estimate.kernels, targets, loss_kind) + image_loss
             if estimate.autocorrelations is not None:
-                loss = loss + kernel_loss(estimate.autocorrelations, true_autocorrelations, loss_kind)
+                # Only a front with the power head needs the true autocorrelations.
+                loss = loss + kernel_loss(estimate.autocorrelations, kernel_autocorrelation(true_kernels), loss_kind)
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(front.parameters(), 1.0)
