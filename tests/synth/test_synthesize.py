@@ -114,11 +114,13 @@ def test_command_line_and_its_errors(tmp_path, sources, capsys):
         synthesize(sources, tmp_path, split="valid")
 
 
-def test_negative_seed_is_a_usage_error(tmp_path, capsys):
+@pytest.mark.parametrize(("option", "value", "message"),
+                         [("--seed", "-1", "must be 0 or more, not -1"), ("--workers", "0", "must be 1 or more, not 0")])
+def test_bad_count_is_a_usage_error(tmp_path, capsys, option, value, message):
     with pytest.raises(SystemExit) as stop:
-        main(["synth", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "out"), "--seed", "-1"])
+        main(["synth", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "out"), option, value])
     err = capsys.readouterr().err
-    assert stop.value.code == 2 and "argument --seed: must be 0 or more, not -1" in err and "Traceback" not in err
+    assert stop.value.code == 2 and f"argument {option}: {message}" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vdeblur.commands.argtypes import non_negative_int
+from vdeblur.commands.argtypes import non_negative_int, positive_int
 from vdeblur.synth.config import CODECS, TARGETS, SynthConfig
 from vdeblur.synth.pipeline import synthesize
 
@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     # numpy's generators take non-negative seeds only; refusing others here keeps the error a usage error.
     parser.add_argument("--seed", type=non_negative_int, default=0,
                         help="base seed, 0 or more; the same seed gives the same data")
-    parser.add_argument("--workers", type=int, default=1, help="sequences rendered in parallel (default: 1)")
+    parser.add_argument("--workers", type=positive_int, default=1, help="sequences rendered in parallel (default: 1)")
     parser.add_argument("--overwrite", action="store_true", help="remake sequences that already exist")
     strength = parser.add_argument_group("strength and variety")
     strength.add_argument("--frames", type=int, default=defaults.frames, help="frames per sequence")
