@@ -125,9 +125,10 @@ def test_the_filter_for_an_uncertain_kernel_minimises_the_expected_error() -> No
     candidates = rng.random((3, 5, 5)) ** 3
     candidates /= candidates.sum(axis=(1, 2), keepdims=True)
     nsr = 0.05
+    blurred_tensor, nsr_tensor = torch.from_numpy(blurred), torch.tensor([nsr], dtype=torch.float64)
+    mean = torch.from_numpy(candidates.mean(axis=0, keepdims=True))
     autocorrelations = kernel_autocorrelation(torch.from_numpy(candidates)).mean(dim=0, keepdim=True)
-    out = wiener_deconvolve(torch.from_numpy(blurred), torch.from_numpy(candidates.mean(axis=0, keepdims=True)),
-                            torch.tensor([nsr], dtype=torch.float64), "gradient", autocorrelations).numpy()[0]
+    out = wiener_deconvolve(blurred_tensor, mean, nsr_tensor, "gradient", autocorrelations).numpy()[0]
 
     gradient = nsr * (_difference_normal(out, -1) + _difference_normal(out, -2))
     for kernel in candidates:
@@ -135,11 +136,9 @@ def test_the_filter_for_an_uncertain_kernel_minimises_the_expected_error() -> No
     np.testing.assert_allclose(gradient, 0.0, atol=1e-10)
     # An autocorrelation whose power falls below the mean kernel's is floored there (Jensen): none at all gives
     # the plain filter by the mean kernel.
-    mean = torch.from_numpy(candidates.mean(axis=0, keepdims=True))
-    nsr_tensor = torch.tensor([nsr], dtype=torch.float64)
     torch.testing.assert_close(
-        wiener_deconvolve(torch.from_numpy(blurred), mean, nsr_tensor, "gradient", torch.zeros(1, 9, 9).double()),
-        wiener_deconvolve(torch.from_numpy(blurred), mean, nsr_tensor, "gradient"))
+        wiener_deconvolve(blurred_tensor, mean, nsr_tensor, "gradient", torch.zeros(1, 9, 9).double()),
+        wiener_deconvolve(blurred_tensor, mean, nsr_tensor, "gradient"))
 
 
 def test_fft_sizes_have_no_prime_factor_above_five() -> None:
