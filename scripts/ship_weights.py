@@ -1,8 +1,9 @@
 """Put a training run's weights into the package, as the shipped models were made.
 
-    python scripts/ship_weights.py RUN_DIR_OR_FILE NAME [--preset PRESET] [--float16]
+    python scripts/ship_weights.py RUN_DIR_OR_FILE NAME [--preset PRESET] [--float16] [--folder DIR]
 
-writes ``src/vdeblur/weights/NAME.safetensors`` (a run directory gives its ``best.safetensors``), keeping the
+writes ``src/vdeblur/weights/NAME.safetensors`` (or ``DIR/NAME.safetensors``; a run directory gives its
+``best.safetensors``), keeping the
 training metadata (steps, data, validation metrics). ``--preset`` files the weights under a registered preset
 whose arguments equal the run's (for a run made before its preset existed); ``--float16`` stores them in half
 the space. The model card (``NAME.md``) is written by hand beside it.
@@ -28,6 +29,7 @@ def main() -> int:
     parser.add_argument("name", help="the shipped name (what --model NAME loads)")
     parser.add_argument("--preset", default=None, help="registered preset to file the weights under")
     parser.add_argument("--float16", action="store_true", help="store floating-point tensors as float16")
+    parser.add_argument("--folder", type=Path, default=WEIGHTS_FOLDER, help="where to write (default: the package's)")
     args = parser.parse_args()
 
     state, metadata = read_weights(resolve_weights_path(args.source))
@@ -37,7 +39,7 @@ def main() -> int:
         sys.exit(f"The run's model arguments differ from preset {args.preset}'s; ship it without --preset.")
     model.load_state_dict(state)
     extra = {key: value for key, value in metadata.items() if key not in ("model", "model_kwargs")}
-    target = WEIGHTS_FOLDER / f"{args.name}.safetensors"
+    target = args.folder / f"{args.name}.safetensors"
     save_weights(target, model, extra, dtype=torch.float16 if args.float16 else None)
     print(f"wrote {target} ({target.stat().st_size / 2**20:.1f} MiB), {extra.get('steps')} steps")
     return 0

@@ -106,8 +106,11 @@ def test_command_line_and_its_errors(tmp_path, sources, capsys):
     assert main(["synth", str(tmp_path / "missing.mp4"), "--output", str(tmp_path)]) == 2
     assert "Source not found" in capsys.readouterr().err
     assert main(["synth", str(sources[0]), "--output", str(tmp_path), "--blur-min", "9", "--blur-max", "3"]) == 2
-    with pytest.raises(ConfigError, match="codec"):
-        SynthConfig(codec="mpeg2")
+    for codec in ("mpeg2", "jpeg,mpeg2", "jpeg,jpeg", "none,", "mixed,jpeg"):
+        with pytest.raises(ConfigError, match="codec"):
+            SynthConfig(codec=codec)
+    assert main(["synth", str(sources[0]), "--output", str(tmp_path), "--codec", "none,h265"]) == 2
+    assert "Unknown codec 'none,h265'" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="target"):
         SynthConfig(target="middle")
     with pytest.raises(UserError, match="split"):
@@ -152,6 +155,31 @@ def test_output_that_is_a_file_is_a_user_error(tmp_path, sources):
     (tmp_path / "out.txt").write_text("")
     with pytest.raises(UserError, match="is a file"):
         synthesize(sources[:1], tmp_path / "out.txt", config=SMALL)
+
+
+def test_codec_draws_keep_mixed_sets_reproducible_and_subsets_within_their_names():
+    from vdeblur.synth.pipeline import draw_degradation
+
+    def codecs(codec: str, seed: int) -> list[str]:
+        rng = np.random.default_rng(seed)
+        return [draw_degradation(rng, SynthConfig(codec=codec)).codec for _ in range(2000)]
+
+    # `mixed` must draw as it always has, or rebuilding the sets would change them: the same draws as a direct
+    # choice among the three at 0.4/0.3/0.3, made after the same noise draws.
+    rng = np.random.default_rng(5)
+    reference = []
+    for _ in range(2000):
+        if rng.random() < 0.85:  # noisy: shot and read levels
+            rng.uniform()
+            rng.uniform()
+        reference.append(str(rng.choice(["none", "jpeg", "h264"], p=[0.4, 0.3, 0.3])))
+        rng.integers(60, 96) if reference[-1] == "jpeg" else rng.integers(16, 29)  # quality or CRF
+    assert codecs("mixed", 5) == reference
+    # A subset keeps the weights' ratio: none 0.4 against jpeg 0.3, so 4/7 of the sequences are uncompressed.
+    drawn = codecs("none,jpeg", 6)
+    assert set(drawn) == {"none", "jpeg"}
+    assert abs(drawn.count("none") / len(drawn) - 4 / 7) < 0.03
+    assert set(codecs("jpeg", 7)) == {"jpeg"}
 
 
 def test_sensor_noise_variance_follows_shot_and_read_terms():

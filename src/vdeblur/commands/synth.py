@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from vdeblur.commands.argtypes import non_negative_int, positive_int
-from vdeblur.synth.config import CODECS, TARGETS, SynthConfig
+from vdeblur.synth.config import TARGETS, SynthConfig
 from vdeblur.synth.pipeline import synthesize
 
 
@@ -47,8 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     strength.add_argument("--noise", type=float, default=defaults.noise, help="sensor noise scale (0: none)")
     strength.add_argument("--camera-response", type=float, default=defaults.camera_response, metavar="P",
                           help="probability that a sequence's camera encodes with a random tone curve, not sRGB")
-    strength.add_argument("--codec", choices=CODECS, default=defaults.codec,
-                          help="compression of blurred frames (mixed: random per sequence)")
+    strength.add_argument("--codec", default=defaults.codec, metavar="{none,jpeg,h264,mixed}",
+                          help="compression of blurred frames (mixed: one of the three at random per sequence; "
+                               "names separated by commas, e.g. none,jpeg: one of those)")
     strength.add_argument("--max-source-frames", type=int, default=defaults.max_source_frames,
                           help="frames decoded from each video at most")
     strength.add_argument("--target", choices=TARGETS, default=defaults.target,

@@ -18,12 +18,19 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
-from av.codec.context import Flags as CodecFlags
-from av.video.reformatter import Interpolation
 
 from vdeblur.errors import MediaError, first_line
+
+try:
+    import av
+    from av.codec.context import Flags as CodecFlags
+    from av.video.reformatter import Interpolation
+except ImportError:
+    # PyAV is a dependency, but a machine can lack it: the image of a lent GPU has none, and its 36 MB wheel does
+    # not fit what travels there (scripts/device_train.sh). Photographs still render and models still train there;
+    # anything that opens or writes a video says what is missing (require_pyav).
+    av = None
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts", ".wmv",
                   ".flv", ".3gp", ".ogv", ".nut", ".y4m")
@@ -53,14 +60,27 @@ _PRESET_CODECS = ("libx264", "libx265")
 # the same pixels on every CPU: the data sets are rendered from videos, and two builds of the benchmark set on
 # different CPUs differed in their video-sourced sequences only (docs/DATA.md). It costs about 1.4 ms per 720p
 # frame; on an AVX2 CPU the pixels are the same as without it.
-_EXACT = Interpolation.ACCURATE_RND | Interpolation.BITEXACT
-TO_RGB_FLAGS = {
-    "rgb24": Interpolation.BILINEAR | _EXACT | Interpolation.FULL_CHR_H_INT,
-    "rgb48le": Interpolation.BILINEAR | _EXACT,
-}
-FROM_RGB_FLAGS = Interpolation.BICUBIC | _EXACT | Interpolation.FULL_CHR_H_INP
+if av is not None:
+    _EXACT = Interpolation.ACCURATE_RND | Interpolation.BITEXACT
+    TO_RGB_FLAGS = {
+        "rgb24": Interpolation.BILINEAR | _EXACT | Interpolation.FULL_CHR_H_INT,
+        "rgb48le": Interpolation.BILINEAR | _EXACT,
+    }
+    FROM_RGB_FLAGS = Interpolation.BICUBIC | _EXACT | Interpolation.FULL_CHR_H_INP
 # Audio is muxed this far (seconds) ahead of the video, so FFmpeg's interleaving buffer stays small.
 _AUDIO_LEAD_SECONDS = 1.0
+
+
+def require_pyav() -> Any:
+    """The ``av`` module.
+
+    Raises:
+        MediaError: PyAV is not installed.
+    """
+    if av is None:
+        raise MediaError("Reading or writing video needs PyAV (FFmpeg for Python), which is not installed here: "
+                         "pip install av.")
+    return av
 
 
 def is_video_file(path: str | os.PathLike) -> bool:
@@ -134,6 +154,7 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
 def _open_input(path: Path) -> av.container.InputContainer:
     if not path.is_file():
         raise MediaError(f"Video file not found: {path}.")
+    require_pyav()
     try:
         return av.open(str(path))
     except (av.FFmpegError, UnicodeDecodeError) as exc:
@@ -271,6 +292,7 @@ def video_encoder(name: str) -> av.Codec:
         MediaError: FFmpeg has no encoder of that name, or it encodes audio, subtitles or data.
     """
     advice = "use libx264 or another video encoder that `ffmpeg -encoders` lists"
+    require_pyav()
     try:
         codec = av.Codec(name, "w")
     except (av.FFmpegError, ValueError) as exc:  # PyAV's UnknownCodecError is a ValueError
@@ -385,6 +407,7 @@ class VideoWriter:
         self.frames_written = 0
 
     def _open(self, width: int, height: int, time_base: Fraction) -> None:
+        require_pyav()
         pix_fmt = self.pixel_format or choose_pixel_format(self.codec, width, height)
         try:
             self._container = av.open(str(self.path), "w", format=_muxer_for(self.path))

@@ -6,8 +6,16 @@ from dataclasses import dataclass
 
 from vdeblur.errors import ConfigError
 
-CODECS = ("none", "jpeg", "h264", "mixed")
+CODECS = ("none", "jpeg", "h264")
 TARGETS = ("instant", "centroid")
+# How often each codec is drawn where a sequence's codec is random (`mixed`, or several names): no compression is
+# the most common, then a photo's JPEG or a phone video's H.264.
+CODEC_WEIGHTS = {"none": 0.4, "jpeg": 0.3, "h264": 0.3}
+
+
+def codec_choices(codec: str) -> tuple[str, ...]:
+    """The codecs a sequence's codec is drawn from: ``mixed`` is all of them, else the comma-separated names."""
+    return CODECS if codec == "mixed" else tuple(codec.split(","))
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,8 @@ class SynthConfig:
         noise: scale of sensor noise (0 disables; 1 covers clean daylight to high ISO).
         camera_response: chance that a sequence's camera encodes with a random tone curve instead of sRGB
             (`color.random_tone_curve`: gamma 1.8–2.6, a linear toe, up to strong contrast).
-        codec: compression of the blurred frames: none, jpeg, h264, or mixed (a random choice per sequence).
+        codec: compression of the blurred frames: none, jpeg or h264; mixed draws one of the three per sequence,
+            and comma-separated names (``none,jpeg``) one of those (weights `CODEC_WEIGHTS`).
         max_source_frames: frames decoded from each video at most.
         within_shots: keep each sequence of footage within one shot of its source: where its segment holds scene
             cuts, the sequence takes the segment's longest shot (`vdeblur.infer.shots`). Exposures are interpolated
@@ -80,7 +89,9 @@ class SynthConfig:
                 raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}.")
         if self.noise < 0:
             raise ConfigError(f"The noise scale must be >= 0, got {self.noise}.")
-        if self.codec not in CODECS:
-            raise ConfigError(f"Unknown codec '{self.codec}'; choose one of {', '.join(CODECS)}.")
+        names = codec_choices(self.codec)
+        if any(name not in CODECS for name in names) or len(set(names)) != len(names):
+            raise ConfigError(f"Unknown codec '{self.codec}'; choose one of {', '.join(CODECS)}, mixed, or several "
+                              "of the first three separated by commas (none,jpeg).")
         if self.target not in TARGETS:
             raise ConfigError(f"Unknown target '{self.target}'; choose one of {', '.join(TARGETS)}.")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 
-import av
 import cv2
 import numpy as np
+
+from vdeblur.io.video import require_pyav
 
 
 def add_sensor_noise(linear: np.ndarray, rng: np.random.Generator, shot: float, read: float) -> np.ndarray:
@@ -33,6 +34,7 @@ def h264_roundtrip(frames: list[np.ndarray], crf: int) -> list[np.ndarray]:
     Inter-frame coding matters here: it is what a phone video does to blurred frames, and it differs from
     per-frame JPEG (blocking that drifts with motion, smoothing of low-contrast blur).
     """
+    av = require_pyav()
     height, width = frames[0].shape[:2]
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format="mp4") as container:

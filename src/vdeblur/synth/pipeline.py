@@ -22,7 +22,7 @@ from vdeblur.interrupts import exit_worker_on_signals
 from vdeblur.io.images import quantize, write_image
 from vdeblur.synth.build import MAX_SAMPLES, SAMPLE_SPACING_PX, Plan, plan_still, plan_video
 from vdeblur.synth.color import SRGB, ToneCurve, random_tone_curve
-from vdeblur.synth.config import SynthConfig
+from vdeblur.synth.config import CODEC_WEIGHTS, SynthConfig, codec_choices
 from vdeblur.synth.degrade import add_sensor_noise, h264_roundtrip, jpeg_roundtrip
 from vdeblur.synth.sources import Source, collect_sources, load_clip
 
@@ -70,9 +70,11 @@ def draw_degradation(rng: np.random.Generator, config: SynthConfig) -> Degradati
     noisy = config.noise > 0 and rng.random() < 0.85
     shot = math.exp(rng.uniform(math.log(1e-4), math.log(1e-2))) * config.noise if noisy else 0.0
     read = math.exp(rng.uniform(math.log(3e-4), math.log(4e-3))) * config.noise if noisy else 0.0
-    codec = config.codec
-    if codec == "mixed":
-        codec = str(rng.choice(["none", "jpeg", "h264"], p=[0.4, 0.3, 0.3]))
+    choices = codec_choices(config.codec)
+    codec = choices[0]
+    if len(choices) > 1:
+        weights = np.array([CODEC_WEIGHTS[name] for name in choices])
+        codec = str(rng.choice(list(choices), p=weights / weights.sum()))
     quality = int(rng.integers(60, 96)) if codec == "jpeg" else int(rng.integers(16, 29))
     return Degradation(shot, read, codec, quality)
 

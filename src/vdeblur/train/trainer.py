@@ -107,6 +107,9 @@ class Trainer:
             )
         if train.threads:
             torch.set_num_threads(train.threads)
+        if device.type == "cuda":
+            # Every step's crops have one size, so cuDNN's search for its fastest convolution algorithms pays once.
+            torch.backends.cudnn.benchmark = True
 
         # The seed fixes the initial weights; every process builds the same ones.
         torch.manual_seed(train.seed)
