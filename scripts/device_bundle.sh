@@ -15,6 +15,10 @@ data="${1:-/work/data}"
 python="${PYTHON:-$repo/.venv/bin/python}"
 bundle="$repo/.device"
 
+if [ ! -d "$data/vdeblur-train-plus/train" ]; then
+    echo "No $data/vdeblur-train-plus/train; run scripts/build_datasets.sh --more-content $data first." >&2
+    exit 1
+fi
 rm -rf "$bundle"
 mkdir -p "$bundle/photos"
 "$python" - "$data" "$bundle" <<'EOF'
@@ -34,9 +38,9 @@ def photographs(split: Path) -> list[Path]:
 
 train = photographs(data / "vdeblur-train-plus" / "train")
 validation = photographs(data / "vdeblur-train-plus" / "test")
-if not train:
-    sys.exit(f"No photograph sequences under {data}/vdeblur-train-plus/train; run scripts/build_datasets.sh "
-             f"--more-content {data} first.")
+if not train or not validation:
+    sys.exit(f"No photograph sequences in {data}/vdeblur-train-plus's train or test split; run "
+             f"scripts/build_datasets.sh --more-content {data} first.")
 names = [path.name for path in train]
 if len(set(names)) != len(names):
     sys.exit("Two training photographs share a file name; they would overwrite each other in the bundle.")

@@ -21,6 +21,8 @@ from vdeblur.io import video
 from vdeblur.io.images import write_image
 from vdeblur.models import create_model
 from vdeblur.synth.degrade import h264_roundtrip
+from vdeblur.train.config import load_config
+from vdeblur.train.schedule import learning_rate
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "device_train.sh"
 
@@ -49,18 +51,24 @@ def test_the_device_script_trains_without_pyav_and_returns_the_planned_weights(t
                           capture_output=True).returncode != 0
     out, work = tmp_path / "out", tmp_path / "work"
     env = {
-        **os.environ, "PYTHON": sys.executable, "PYTHONPATH": str(no_pyav), "DEVICE": "cpu", "MINUTES": "0.1",
+        **os.environ, "PYTHON": sys.executable, "PYTHONPATH": str(no_pyav), "DEVICE": "cpu", "DEADLINE": "70",
         "SEQUENCES": "1", "FRAMES": "4", "WARMUP": "4", "BUNDLE": str(bundle), "WORK": str(work),
         "TRAIN_ARGS": "--batch-size 2 --patch-size 64 --set data.crops_per_window=1 --set train.log_every=1 "
-                      "--set data.val_crop=64",
+                      "--set data.val_crop=64 --set optim.warmup_steps=4",
     }
     result = subprocess.run(["bash", str(SCRIPT), str(out)], env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
 
-    planned = int(re.search(r"planned (\d+) steps", (out / "summary.txt").read_text()).group(1))
-    assert planned > 4  # the timed warm-up, then as many steps as the minutes hold
+    summary = (out / "summary.txt").read_text()
+    planned = int(re.search(r"of (\d+) planned: as planned", summary).group(1))
+    assert planned > 4  # the timed warm-up, then as many steps as the time left holds
+    config = load_config(out / "config.yaml")
+    assert config.train.max_steps == planned and config.train.stop_at is None
     log = list(csv.DictReader((out / "log.csv").open()))
     assert int(log[-1]["step"]) == planned and float(log[-1]["val_psnr"]) > 0  # validated once, at the end
+    # The schedule spans the planned steps: the last step's learning rate is the cosine's at its end.
+    last_lr = float(next(row["lr"] for row in reversed(log) if row["lr"]))
+    assert last_lr == pytest.approx(learning_rate(planned - 1, config.optim, planned), rel=1e-4)
     state, metadata = read_weights(out / "last.safetensors")
     assert metadata["model"] == "sta-wide" and metadata["steps"] == planned
     assert all(tensor.dtype == torch.float16 for tensor in state.values() if tensor.is_floating_point())

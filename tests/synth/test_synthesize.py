@@ -110,7 +110,7 @@ def test_command_line_and_its_errors(tmp_path, sources, capsys):
         with pytest.raises(ConfigError, match="codec"):
             SynthConfig(codec=codec)
     assert main(["synth", str(sources[0]), "--output", str(tmp_path), "--codec", "none,h265"]) == 2
-    assert "Unknown codec 'none,h265'" in capsys.readouterr().err
+    assert "Unknown or repeated codec in 'none,h265'" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="target"):
         SynthConfig(target="middle")
     with pytest.raises(UserError, match="split"):

@@ -407,7 +407,6 @@ class VideoWriter:
         self.frames_written = 0
 
     def _open(self, width: int, height: int, time_base: Fraction) -> None:
-        require_pyav()
         pix_fmt = self.pixel_format or choose_pixel_format(self.codec, width, height)
         try:
             self._container = av.open(str(self.path), "w", format=_muxer_for(self.path))

@@ -91,7 +91,7 @@ class SynthConfig:
             raise ConfigError(f"The noise scale must be >= 0, got {self.noise}.")
         names = codec_choices(self.codec)
         if any(name not in CODECS for name in names) or len(set(names)) != len(names):
-            raise ConfigError(f"Unknown codec '{self.codec}'; choose one of {', '.join(CODECS)}, mixed, or several "
-                              "of the first three separated by commas (none,jpeg).")
+            raise ConfigError(f"Unknown or repeated codec in '{self.codec}'; choose one of {', '.join(CODECS)}, mixed, "
+                              "or several of the first three separated by commas (none,jpeg).")
         if self.target not in TARGETS:
             raise ConfigError(f"Unknown target '{self.target}'; choose one of {', '.join(TARGETS)}.")

@@ -20,6 +20,7 @@ from vdeblur.errors import UserError
 from vdeblur.infer.outputs import atomic_folder
 from vdeblur.interrupts import exit_worker_on_signals
 from vdeblur.io.images import quantize, write_image
+from vdeblur.io.video import require_pyav
 from vdeblur.synth.build import MAX_SAMPLES, SAMPLE_SPACING_PX, Plan, plan_still, plan_video
 from vdeblur.synth.color import SRGB, ToneCurve, random_tone_curve
 from vdeblur.synth.config import CODEC_WEIGHTS, SynthConfig, codec_choices
@@ -194,6 +195,8 @@ def synthesize(
     config = config or SynthConfig()
     if split not in ("train", "test"):
         raise UserError(f"The split must be 'train' or 'test', got '{split}'.")
+    if "h264" in codec_choices(config.codec):
+        require_pyav()  # before any sequence is rendered, not at the first H.264 one
     collected = collect_sources(list(sources))
     extra = collect_sources(list(object_sources)) if object_sources else []
     object_pool = [s.path for s in collected + extra if s.kind == "still"]

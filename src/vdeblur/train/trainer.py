@@ -303,11 +303,14 @@ class Trainer:
                 self.step += 1
                 if self.ema is not None:
                     self.ema.update(self.model)
+                # Reading the loss waits for the step's queued GPU work, so the step's time includes it: a CUDA
+                # step timed before it counts only the host's share (scripts/device_train.sh plans by this time).
+                loss = float(stats["loss"])
                 now = time.monotonic()
                 self.elapsed_s += now - tick
                 self.cpu_s += time.process_time() - tick_cpu
                 out_of_time = train.max_minutes is not None and now - session_start >= 60 * train.max_minutes
-                flags = self._agree(stats["loss"], stop, out_of_time)
+                flags = self._agree(loss, stop, out_of_time)
                 if not math.isfinite(flags["loss"]):
                     raise TrainingDiverged(
                         f"The loss became {flags['loss']} at step {self.step}; training stopped and the last good "
@@ -338,13 +341,13 @@ class Trainer:
                     break
         return TrainResult(start_step, self.step, stopped_early, stop_signal, self.best_psnr, self.last_metrics)
 
-    def _agree(self, loss: torch.Tensor, stop: StopRequest, out_of_time: bool) -> dict[str, Any]:
+    def _agree(self, loss: float, stop: StopRequest, out_of_time: bool) -> dict[str, Any]:
         """Make every process see the same mean loss and the same decision to stop.
 
         The main process's clock alone decides the time limit, so that all processes stop at the same step.
         """
         values = torch.tensor(
-            [float(loss), float(stop.requested), float(out_of_time and self.context.is_main)], dtype=torch.float64
+            [loss, float(stop.requested), float(out_of_time and self.context.is_main)], dtype=torch.float64
         )
         values = all_reduce_sum(values, self.context)
         return {
