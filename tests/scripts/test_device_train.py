@@ -20,6 +20,7 @@ from vdeblur.errors import MediaError
 from vdeblur.io import video
 from vdeblur.io.images import write_image
 from vdeblur.models import create_model
+from vdeblur.synth import SynthConfig, synthesize
 from vdeblur.synth.degrade import h264_roundtrip
 from vdeblur.train.config import load_config
 from vdeblur.train.schedule import learning_rate
@@ -27,13 +28,17 @@ from vdeblur.train.schedule import learning_rate
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "device_train.sh"
 
 
-def test_without_pyav_video_use_says_what_is_missing(monkeypatch):
+def test_without_pyav_video_use_says_what_is_missing(monkeypatch, tmp_path):
     monkeypatch.setattr(video, "av", None)
     sample = files("vdeblur.samples") / "bikes_blur.mp4"
     with pytest.raises(MediaError, match=r"needs PyAV .* pip install av\.$"):
         video.probe_video(sample)
     with pytest.raises(MediaError, match="needs PyAV"):
         h264_roundtrip([skimage.data.coffee()[:64, :64]], crf=20)
+    # A set whose codecs may include H.264 is refused before anything is rendered.
+    with pytest.raises(MediaError, match="needs PyAV"):
+        synthesize([tmp_path / "photo.png"], tmp_path / "set", config=SynthConfig(codec="jpeg,h264"))
+    assert not (tmp_path / "set").exists()
 
 
 @pytest.mark.slow
