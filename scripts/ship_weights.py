@@ -3,10 +3,9 @@
     python scripts/ship_weights.py RUN_DIR_OR_FILE NAME [--preset PRESET] [--float16] [--folder DIR]
 
 writes ``src/vdeblur/weights/NAME.safetensors`` (or ``DIR/NAME.safetensors``; a run directory gives its
-``best.safetensors``), keeping the
-training metadata (steps, data, validation metrics). ``--preset`` files the weights under a registered preset
-whose arguments equal the run's (for a run made before its preset existed); ``--float16`` stores them in half
-the space. The model card (``NAME.md``) is written by hand beside it.
+``best.safetensors``), keeping the training metadata (steps, data, validation metrics). ``--preset`` files the
+weights under a registered preset whose arguments equal the run's (for a run made before its preset existed);
+``--float16`` stores them in half the space. The model card (``NAME.md``) is written by hand beside it.
 """
 
 from __future__ import annotations
